@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/frontdesk/frontdesk/internal/testenv"
+)
+
+// kills is how many times the crash tests kill the daemon: once in the
+// README's test run, more in `make faults`.
+func kills() int {
+	if os.Getenv("FRONTDESK_FAULTS") == "long" {
+		return 4
+	}
+	return 1
+}
+
+// burst returns n customer messages and their Message-IDs.
+func burst(t testing.TB, n int) (raws [][]byte, ids map[string]bool) {
+	ids = map[string]bool{}
+	for i := range n {
+		raw := customerMail(i, fmt.Sprintf("cust%d@customer.example", i), fmt.Sprintf("Question %d", i), "When does my order ship?")
+		raws = append(raws, raw)
+		ids[messageIDOf(t, raw)] = true
+	}
+	return raws, ids
+}
+
+// checkExactlyOnce asserts one acknowledgement per customer message and
+// one case each: zero lost, zero duplicated.
+func checkExactlyOnce(t *testing.T, e *env, smtp *testenv.SMTPServer, ids map[string]bool) {
+	t.Helper()
+	perMsg := map[string]int{}
+	numbers := map[string]int{}
+	for _, r := range smtp.Messages() {
+		a := parseAck(t, r.Raw)
+		perMsg[a.inReplyTo]++
+		if m := tagRe.FindStringSubmatch(a.subject); m != nil {
+			numbers[m[2]]++
+		}
+	}
+	lost, dup := 0, 0
+	for id := range ids {
+		switch perMsg[id] {
+		case 0:
+			lost++
+		case 1:
+		default:
+			dup++
+		}
+	}
+	t.Logf("messages %d, acknowledgements %d, distinct cases %d, lost %d, duplicated %d", len(ids), smtp.Count(), len(numbers), lost, dup)
+	if lost != 0 || dup != 0 || smtp.Count() != len(ids) || len(numbers) != len(ids) {
+		t.Fatalf("not exactly once: lost %d, duplicated %d, acks %d, cases %d, messages %d", lost, dup, smtp.Count(), len(numbers), len(ids))
+	}
+	if code := e.api("GET", fmt.Sprintf("/api/v1/cases/C-%06d", len(ids)+1), supervisorToken, nil); code != 404 {
+		t.Fatalf("a case beyond C-%06d exists (%d): a message became two cases", len(ids), code)
+	}
+}
+
+// TestCrashSIGKILL kills the daemon with SIGKILL in the middle of a burst,
+// restarts it, and checks every message became exactly one case and one
+// acknowledgement (RELIABILITY F1). Tasks the killed worker held come back
+// after asynq's lease expires and its recoverer runs (up to ~2 minutes).
+func TestCrashSIGKILL(t *testing.T) {
+	srv := testenv.StartIMAPMem(t, testenv.IMAPUser{Username: "desk", Password: "desk-pass"})
+	rd := testenv.StartRedis(t, true)
+	smtp := testenv.StartSMTP(t)
+	e := newEnv(t, rd.Addr(), smtp.Addr, []mailbox{
+		{name: "support", addr: srv.Addr(), user: "desk", pass: "desk-pass", intent: "case"},
+	}, "")
+	const n = 60
+	raws, ids := burst(t, n)
+	e.start()
+	chunk := n / (kills() + 1)
+	for k := 0; k <= kills(); k++ {
+		part := raws[k*chunk:]
+		if k < kills() {
+			part = raws[k*chunk : (k+1)*chunk]
+		}
+		done := make(chan struct{})
+		var appendErr error
+		go func() { defer close(done); appendErr = appendRaw(srv.Addr(), "desk", "desk-pass", "INBOX", part...) }()
+		if k < kills() {
+			// Kill at a random point while this part is in flight.
+			target := k*chunk + 1 + rand.IntN(chunk/2)
+			smtp.WaitFor(target, 30*time.Second)
+			e.kill()
+			t.Logf("killed the daemon after %d acknowledgements", smtp.Count())
+			<-done
+			e.start()
+		} else {
+			<-done
+		}
+		if appendErr != nil {
+			t.Fatal(appendErr)
+		}
+	}
+	db := e.ledger()
+	e.waitSettled(db, n, 4*time.Minute)
+	smtp.WaitFor(n, 4*time.Minute)
+	checkExactlyOnce(t, e, smtp, ids)
+}
+
+// TestCrashRedisRestartWithoutPersistence restarts a Redis that has
+// appendonly off in the middle of a burst: every queued task is lost, and
+// the SQL ledger's sweep re-enqueues them (RELIABILITY F5). The daemon
+// warns at start-up that Redis has appendonly no.
+func TestCrashRedisRestartWithoutPersistence(t *testing.T) {
+	srv := testenv.StartIMAPMem(t, testenv.IMAPUser{Username: "desk", Password: "desk-pass"})
+	rd := testenv.StartRedis(t, false)
+	smtp := testenv.StartSMTP(t)
+	e := newEnv(t, rd.Addr(), smtp.Addr, []mailbox{
+		{name: "support", addr: srv.Addr(), user: "desk", pass: "desk-pass", intent: "case"},
+	}, "")
+	e.start()
+	if !e.logContains("appendonly no") {
+		t.Error("no start-up warning about appendonly no")
+	}
+	const n = 60
+	raws, ids := burst(t, n)
+	done := make(chan struct{})
+	var appendErr error
+	go func() { defer close(done); appendErr = appendRaw(srv.Addr(), "desk", "desk-pass", "INBOX", raws...) }()
+	smtp.WaitFor(1+rand.IntN(n/3), 30*time.Second)
+	if err := rd.Restart(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restarted Redis (no persistence) after %d acknowledgements", smtp.Count())
+	<-done
+	if appendErr != nil {
+		t.Fatal(appendErr)
+	}
+	db := e.ledger()
+	e.waitSettled(db, n, 4*time.Minute)
+	smtp.WaitFor(n, 4*time.Minute)
+	checkExactlyOnce(t, e, smtp, ids)
+}

@@ -1,0 +1,329 @@
+// Package e2e runs the frontdesk binary end to end against real peers: a
+// real redis-server, go-imap's in-process IMAP server and Dovecot, and an
+// in-process go-smtp server as the SMTP peer.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/frontdesk/frontdesk/internal/testenv"
+	"github.com/frontdesk/frontdesk/store"
+	"github.com/frontdesk/frontdesk/store/sqlite"
+)
+
+// binary is the frontdesk executable built once for the package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "frontdesk-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "frontdesk")
+	build := exec.Command("go", "build", "-race", "-o", binary, "../cmd/frontdesk")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build frontdesk:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const token = "csr-token-0123456789abcdef"
+const supervisorToken = "sup-token-0123456789abcdef"
+
+// mailbox is one IMAP mailbox the daemon polls.
+type mailbox struct {
+	name, addr, user, pass, intent, folder, moveTo string
+}
+
+// env is one daemon configuration with its peers.
+type env struct {
+	t        *testing.T
+	redis    string
+	smtpAddr string
+	dataDir  string
+	cfgPath  string
+	httpAddr string
+	extra    string // more YAML appended to the config
+	d        *daemon
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// newEnv writes a config for the daemon: the given mailboxes, Redis and SMTP.
+func newEnv(t *testing.T, redisAddr, smtpAddr string, boxes []mailbox, extra string) *env {
+	t.Helper()
+	e := &env{t: t, redis: redisAddr, smtpAddr: smtpAddr, dataDir: t.TempDir(), httpAddr: freeAddr(t), extra: extra}
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir: %s\n", e.dataDir)
+	fmt.Fprintf(&b, "log: {level: debug, format: text}\n")
+	fmt.Fprintf(&b, "instance: {domain: desk.example.test, secret: e2e-secret-0123456789abcdef0123456789}\n")
+	fmt.Fprintf(&b, "redis: {addr: %q}\n", redisAddr)
+	fmt.Fprintf(&b, "http:\n  listen: %q\n  tokens:\n", e.httpAddr)
+	fmt.Fprintf(&b, "    - {name: alice, token: %q, role: csr}\n", token)
+	fmt.Fprintf(&b, "    - {name: sam, token: %q, role: supervisor}\n", supervisorToken)
+	host, port, _ := net.SplitHostPort(smtpAddr)
+	fmt.Fprintf(&b, "smtp: {host: %q, port: %s, tls: none, timeout: 5s}\n", host, port)
+	fmt.Fprintf(&b, "ack: {from: \"Example Support <support@desk.example.test>\"}\n")
+	fmt.Fprintf(&b, "pipeline: {task_check_interval: 20ms, sweep_interval: 1s, sweep_age: 3s, shutdown_timeout: 5s}\n")
+	if len(boxes) > 0 {
+		fmt.Fprintf(&b, "mailboxes:\n")
+	}
+	for _, m := range boxes {
+		h, p, _ := net.SplitHostPort(m.addr)
+		fmt.Fprintf(&b, "  - {name: %s, host: %q, port: %s, tls: none, username: %q, password: %q, intent: %s, poll_interval: 2s",
+			m.name, h, p, m.user, m.pass, m.intent)
+		if m.folder != "" {
+			fmt.Fprintf(&b, ", folder: %s", m.folder)
+		}
+		if m.moveTo != "" {
+			fmt.Fprintf(&b, ", move_to: %s", m.moveTo)
+		}
+		fmt.Fprintf(&b, "}\n")
+	}
+	b.WriteString(extra)
+	e.cfgPath = filepath.Join(e.dataDir, "frontdesk.yaml")
+	if err := os.WriteFile(e.cfgPath, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if e.d != nil {
+			e.d.stop()
+		}
+		if t.Failed() {
+			e.dumpLogs()
+		}
+	})
+	return e
+}
+
+// daemon is one running frontdesk process.
+type daemon struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	once sync.Once
+}
+
+// start runs `frontdesk serve` and waits until /readyz answers 200.
+func (e *env) start() {
+	e.t.Helper()
+	logf, err := os.OpenFile(filepath.Join(e.dataDir, "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "-config", e.cfgPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1")
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logf.Close(); close(d.done) }()
+	e.d = d
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + e.httpAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		select {
+		case <-d.done:
+			e.t.Fatalf("daemon exited at start-up (%v)", cmd.ProcessState)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("daemon not ready after 60s: %v", err)
+		}
+	}
+}
+
+// kill ends the daemon with SIGKILL, as a crash would.
+func (e *env) kill() {
+	e.t.Helper()
+	_ = e.d.cmd.Process.Kill()
+	<-e.d.done
+	e.d = nil
+}
+
+// stop ends the daemon with SIGTERM and waits for a clean exit.
+func (d *daemon) stop() {
+	d.once.Do(func() {
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(30 * time.Second):
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+	})
+}
+
+func (e *env) dumpLogs() {
+	b, _ := os.ReadFile(filepath.Join(e.dataDir, "daemon.log"))
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > 120 {
+		lines = lines[len(lines)-120:]
+	}
+	e.t.Logf("daemon log (last lines):\n%s", strings.Join(lines, "\n"))
+}
+
+// logContains reports whether the daemon log has s.
+func (e *env) logContains(s string) bool {
+	b, _ := os.ReadFile(filepath.Join(e.dataDir, "daemon.log"))
+	return bytes.Contains(b, []byte(s))
+}
+
+// api calls the CSR API with tok and decodes the JSON answer into out.
+func (e *env) api(method, path, tok string, out any) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, "http://"+e.httpAddr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode < 300 && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// ledger opens the daemon's SQLite database to read the ledger.
+func (e *env) ledger() *sqlite.DB {
+	e.t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(e.dataDir, "frontdesk.db"), nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// waitSettled waits until the ledger holds want inbound rows, all final.
+func (e *env) waitSettled(db *sqlite.DB, want int, timeout time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		n, err := countInbound(db)
+		if err == nil {
+			rows, err := db.Unfinished(context.Background(), time.Now().Add(time.Hour), 10)
+			if err == nil && n >= want && len(rows) == 0 {
+				return
+			}
+			last = fmt.Sprintf("%d of %d inbound rows, %d+ unfinished (%v)", n, want, len(rows), err)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.t.Fatalf("pipeline did not settle in %v: %s", timeout, last)
+}
+
+func countInbound(db *sqlite.DB) (int, error) {
+	n := 0
+	for id := int64(1); ; id++ {
+		_, err := db.Inbound(context.Background(), id)
+		if err != nil {
+			if err == store.ErrNotFound || strings.Contains(err.Error(), "not found") {
+				return n, nil
+			}
+			return n, err
+		}
+		n++
+	}
+}
+
+// appendMessages APPENDs raw messages to folder of an IMAP server.
+func appendMessages(t testing.TB, addr, user, pass, folder string, raws ...[]byte) {
+	t.Helper()
+	if err := appendRaw(addr, user, pass, folder, raws...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appendRaw is appendMessages for goroutines: it returns its error.
+func appendRaw(addr, user, pass, folder string, raws ...[]byte) error {
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		return err
+	}
+	for _, raw := range raws {
+		cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{})
+		if _, err := cmd.Write(raw); err != nil {
+			return err
+		}
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		if _, err := cmd.Wait(); err != nil {
+			return fmt.Errorf("append: %w", err)
+		}
+	}
+	return c.Logout().Wait()
+}
+
+// customerMail is a plain customer message.
+func customerMail(i int, from, subject, body string) []byte {
+	return []byte(fmt.Sprintf("From: Customer %d <%s>\r\nTo: support@desk.example.test\r\nSubject: %s\r\n"+
+		"Message-ID: <cust-%d-%d@customer.example>\r\nDate: %s\r\nMIME-Version: 1.0\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+		i, from, subject, i, time.Now().UnixNano(), time.Now().Format(time.RFC1123Z), body))
+}
+
+// createFolder creates an IMAP folder (ignoring "already exists").
+func createFolder(t testing.TB, addr, user, pass, name string) {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Create(name, nil).Wait()
+	_ = c.Logout().Wait()
+}
+
+var _ = testenv.Missing

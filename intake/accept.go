@@ -1,0 +1,112 @@
+// Package intake accepts customer messages from every channel and hands them
+// to the pipeline. The sub-packages are the channels (imap, later webhook
+// and drop) and the e-mail normaliser (mailparse); this package owns the one
+// accept step they all share (DESIGN.md invariant 1): raw bytes durable in the
+// blob store, an inbound row committed, the first task enqueued. Only when
+// Accept returns nil may a channel tell its source the message is taken.
+package intake
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/frontdesk/frontdesk/message"
+	"github.com/frontdesk/frontdesk/store"
+)
+
+// Blobs keeps raw bytes durably, keyed by their sha256.
+type Blobs interface {
+	Put(ctx context.Context, r io.Reader) (hash string, size int64, err error)
+}
+
+// Ledger records accepted messages; the same source key is one row.
+type Ledger interface {
+	AcceptInbound(ctx context.Context, in *store.Inbound) (created bool, err error)
+}
+
+// Enqueuer starts the pipeline for an accepted message. It must be
+// idempotent per inbound id.
+type Enqueuer interface {
+	EnqueueNormalise(ctx context.Context, inboundID int64) error
+}
+
+// Submission is one message as a channel received it.
+type Submission struct {
+	Channel   message.Channel
+	Source    string // mailbox, form or folder name
+	SourceKey string // unique at the source; the same message twice has the same key
+	Intent    message.Intent
+	Queue     string
+	Raw       []byte
+}
+
+// Result says what Accept did.
+type Result struct {
+	InboundID int64
+	// Duplicate is true when the source key was accepted before; the
+	// channel should still tell its source the message is taken.
+	Duplicate bool
+	// CardsMasked counts card numbers masked in the raw bytes before they
+	// were written (invariant 6).
+	CardsMasked int
+}
+
+// Acceptor is the accept step shared by every channel.
+type Acceptor struct {
+	Blobs    Blobs
+	Ledger   Ledger
+	Enqueuer Enqueuer
+	Log      *slog.Logger
+	// MaxBytes refuses larger messages at the door; 0 means no limit here
+	// (the normaliser still bounds parsing).
+	MaxBytes int64
+}
+
+// ErrTooLarge is returned for a submission over MaxBytes; it is permanent.
+var ErrTooLarge = errors.New("intake: message too large")
+
+// Accept makes s durable and starts its processing. Any error means the
+// message is not accepted and the source must keep it; errors are temporary
+// unless they wrap ErrTooLarge.
+func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
+	if s.SourceKey == "" {
+		return Result{}, errors.New("intake: submission without source key")
+	}
+	if a.MaxBytes > 0 && int64(len(s.Raw)) > a.MaxBytes {
+		return Result{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(s.Raw), a.MaxBytes)
+	}
+	raw, masked := maskRaw(s.Raw)
+	hash, size, err := a.Blobs.Put(ctx, bytes.NewReader(raw))
+	if err != nil {
+		return Result{}, fmt.Errorf("intake: keep raw message: %w", err)
+	}
+	in := &store.Inbound{
+		Channel:   s.Channel,
+		Source:    s.Source,
+		SourceKey: s.SourceKey,
+		Blob:      hash,
+		Size:      size,
+		Intent:    s.Intent,
+		Queue:     s.Queue,
+	}
+	created, err := a.Ledger.AcceptInbound(ctx, in)
+	if err != nil {
+		return Result{}, fmt.Errorf("intake: record inbound: %w", err)
+	}
+	// Enqueue even for a duplicate: the first attempt may have died between
+	// commit and enqueue. The enqueuer is idempotent per inbound id.
+	if err := a.Enqueuer.EnqueueNormalise(ctx, in.ID); err != nil {
+		return Result{}, fmt.Errorf("intake: enqueue inbound %d: %w", in.ID, err)
+	}
+	if a.Log != nil {
+		a.Log.LogAttrs(ctx, slog.LevelDebug, "accepted",
+			slog.String("channel", string(s.Channel)), slog.String("source", s.Source),
+			slog.Int64("inbound_id", in.ID), slog.Bool("duplicate", !created),
+			slog.Int("cards_masked", masked))
+	}
+	return Result{InboundID: in.ID, Duplicate: !created, CardsMasked: masked}, nil
+}

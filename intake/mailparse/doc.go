@@ -1,0 +1,21 @@
+// Package mailparse owns Frontdesk's e-mail normaliser: it turns one raw
+// RFC 5322 / MIME message into a *message.Message — decoded addresses,
+// subject, date and thread ids, the plain-text and sanitised HTML bodies,
+// attachments stored as blobs under safe display names, card numbers masked
+// (DESIGN.md invariant 6) — and detects automated mail (invariant 3, RFC
+// 3834): bounces, reports, auto-replies, lists and our own mail.
+//
+// Parsing is bounded (invariant 5): go-message bounds only the top-level
+// header, so the MIME tree is split here, over the in-memory raw bytes,
+// with a limit on the total size, the number of parts over all levels, the
+// nesting depth (multipart and message/rfc822), the header bytes of every
+// part and the decoded size of an attachment. The whole tree is checked
+// against the structural limits before anything is decoded or stored, so a
+// refused message leaves no blobs behind. Header fields are go-message
+// textproto headers; addresses, dates and encoded words are decoded with
+// go-message/mail and go-message/charset.
+//
+// Errors: *message.LimitError and *message.ParseError are permanent (the raw
+// message is kept and shown to a person); an error from the blob store is
+// returned wrapped and is temporary.
+package mailparse

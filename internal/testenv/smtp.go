@@ -1,0 +1,472 @@
+package testenv
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 headers of received mail
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// SMTPServer is a real SMTP server (go-smtp) on 127.0.0.1, in process, that
+// records every message it accepts and can be told to misbehave (SetFault).
+// It stops when the test ends.
+type SMTPServer struct {
+	// Addr is "127.0.0.1:port"; Host and Port are its parts.
+	Addr string
+	Host string
+	Port int
+
+	t        testing.TB
+	srv      *smtp.Server
+	opts     smtpOptions
+	done     chan struct{} // closed at cleanup: ends injected hangs
+	served   chan struct{}
+	ln       net.Listener
+	connWG   sync.WaitGroup
+	mu       sync.Mutex
+	msgs     []Received
+	changed  chan struct{} // closed and replaced on every new message
+	fault    Fault
+	fired    int
+	accepted int
+	conns    map[*trackedConn]struct{}
+	closed   bool
+}
+
+// Received is one message the server accepted.
+type Received struct {
+	From string   // envelope sender (MAIL FROM)
+	To   []string // envelope recipients (RCPT TO)
+	Raw  []byte   // the message as received, CRLF line ends
+	At   time.Time
+	// MessageID is the parsed Message-ID without angle brackets ("" when
+	// absent or unparsable); Header is the parsed top-level header.
+	MessageID string
+	Header    mail.Header
+	// TLS says the session was encrypted; User is who authenticated ("" for
+	// nobody).
+	TLS  bool
+	User string
+}
+
+// Stage is where an injected reply code is answered.
+type Stage int
+
+const (
+	AtConnect Stage = iota + 1 // instead of the greeting, then the connection is closed
+	AtMail                     // to MAIL FROM
+	AtRcpt                     // to RCPT TO
+	AtData                     // to the final "." of DATA: the message is not recorded
+)
+
+// Fault makes the server misbehave. The zero Fault is normal service.
+type Fault struct {
+	// Refuse closes every new connection at once, before the greeting.
+	Refuse bool
+	// Code is answered at Stage: 421 or 451 (temporary), 550 (permanent)...
+	Stage Stage
+	Code  int
+	// Hang stalls in DATA: the server reads the whole message, waits this
+	// long without a word, then answers 451 and records nothing.
+	Hang time.Duration
+	// Times is how often the fault fires before service returns to normal;
+	// 0 means until the next SetFault.
+	Times int
+}
+
+// SMTPOption configures StartSMTP.
+type SMTPOption func(*smtpOptions)
+
+type smtpOptions struct {
+	user, pass string
+	mechs      []string
+	cert       *tls.Certificate
+	implicit   bool
+}
+
+// WithSMTPAuth requires authentication as user with pass, offering the
+// given SASL mechanisms (default PLAIN and LOGIN), also on unencrypted
+// connections.
+func WithSMTPAuth(user, pass string, mechanisms ...string) SMTPOption {
+	return func(o *smtpOptions) {
+		o.user, o.pass, o.mechs = user, pass, mechanisms
+		if len(o.mechs) == 0 {
+			o.mechs = []string{sasl.Plain, sasl.Login}
+		}
+	}
+}
+
+// WithSMTPStartTLS offers STARTTLS with cert.
+func WithSMTPStartTLS(cert tls.Certificate) SMTPOption {
+	return func(o *smtpOptions) { o.cert, o.implicit = &cert, false }
+}
+
+// WithSMTPImplicitTLS speaks TLS from the first byte (like port 465).
+func WithSMTPImplicitTLS(cert tls.Certificate) SMTPOption {
+	return func(o *smtpOptions) { o.cert, o.implicit = &cert, true }
+}
+
+// StartSMTP starts an SMTP server on a free port of 127.0.0.1 and stops it
+// (closing every connection) when the test ends.
+func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
+	t.Helper()
+	s := &SMTPServer{
+		t:       t,
+		done:    make(chan struct{}),
+		served:  make(chan struct{}),
+		changed: make(chan struct{}),
+		conns:   map[*trackedConn]struct{}{},
+	}
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testenv: smtp listen: %v", err)
+	}
+	tcp := ln.Addr().(*net.TCPAddr)
+	s.Addr, s.Host, s.Port = tcp.String(), tcp.IP.String(), tcp.Port
+	s.ln = ln
+
+	s.srv = smtp.NewServer(smtp.BackendFunc(s.newSession))
+	s.srv.Domain = "testenv.localhost"
+	s.srv.AllowInsecureAuth = true
+	s.srv.MaxMessageBytes = 32 << 20
+	s.srv.MaxRecipients = 100
+	s.srv.ErrorLog = testLogger{s}
+	var l net.Listener = &faultListener{Listener: ln, s: s}
+	if s.opts.cert != nil {
+		cfg := &tls.Config{Certificates: []tls.Certificate{*s.opts.cert}, MinVersion: tls.VersionTLS12}
+		if s.opts.implicit {
+			l = tls.NewListener(l, cfg)
+		} else {
+			s.srv.TLSConfig = cfg
+		}
+	}
+	go func() {
+		defer close(s.served)
+		_ = s.srv.Serve(l)
+	}()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *SMTPServer) stop() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	close(s.done)
+	_ = s.srv.Close()
+	// go-smtp's Close only closes listeners Serve has registered, and Serve
+	// may not have started yet.
+	_ = s.ln.Close()
+	<-s.served
+	s.connWG.Wait()
+}
+
+// SetFault replaces the current fault; SetFault(Fault{}) restores service.
+func (s *SMTPServer) SetFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+// FaultsFired counts how often a fault fired.
+func (s *SMTPServer) FaultsFired() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fired
+}
+
+// Connections counts the connections accepted (refused ones included).
+func (s *SMTPServer) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+// DropConnections closes every open connection from the server's side, as a
+// server restart or an idle timeout would.
+func (s *SMTPServer) DropConnections() {
+	s.mu.Lock()
+	conns := make([]*trackedConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// Messages returns a copy of what was accepted so far, in arrival order.
+func (s *SMTPServer) Messages() []Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.msgs)
+}
+
+// Count is len(Messages()).
+func (s *SMTPServer) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
+// WaitFor waits until at least n messages arrived or timeout passed, and
+// returns the messages there are; the caller checks the count.
+func (s *SMTPServer) WaitFor(n int, timeout time.Duration) []Received {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		if len(s.msgs) >= n {
+			out := slices.Clone(s.msgs)
+			s.mu.Unlock()
+			return out
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			return s.Messages()
+		}
+	}
+}
+
+// fire reports whether the current fault matches, counting it down.
+func (s *SMTPServer) fire(match func(Fault) bool) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.fault
+	if !match(f) {
+		return f, false
+	}
+	s.fired++
+	if f.Times > 0 {
+		s.fault.Times--
+		if s.fault.Times == 0 {
+			s.fault = Fault{}
+		}
+	}
+	return f, true
+}
+
+func (s *SMTPServer) codeAt(st Stage) error {
+	f, ok := s.fire(func(f Fault) bool { return f.Stage == st && f.Code != 0 })
+	if !ok {
+		return nil
+	}
+	return &smtp.SMTPError{Code: f.Code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: "fault injected"}
+}
+
+func (s *SMTPServer) record(r Received) {
+	if e, err := message.Read(bytes.NewReader(r.Raw)); e != nil {
+		r.Header = mail.Header{Header: e.Header}
+		r.MessageID, _ = r.Header.MessageID()
+	} else {
+		s.t.Logf("testenv: smtp: unparsable message: %v", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.msgs = append(s.msgs, r)
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// faultListener applies Refuse and AtConnect faults and tracks connections.
+type faultListener struct {
+	net.Listener
+	s *SMTPServer
+}
+
+func (l *faultListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		s := l.s
+		s.mu.Lock()
+		s.accepted++
+		s.mu.Unlock()
+		if f, ok := s.fire(func(f Fault) bool { return f.Refuse || f.Stage == AtConnect && f.Code != 0 }); ok {
+			if !f.Refuse && !s.opts.implicit {
+				_, _ = fmt.Fprintf(c, "%d Service not available (fault injected)\r\n", f.Code)
+			}
+			_ = c.Close()
+			continue
+		}
+		tc := &trackedConn{Conn: c, s: s}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = c.Close()
+			return nil, net.ErrClosed
+		}
+		s.conns[tc] = struct{}{}
+		s.connWG.Add(1)
+		s.mu.Unlock()
+		return tc, nil
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *SMTPServer
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+		c.s.connWG.Done()
+	})
+	return err
+}
+
+// session is one SMTP session.
+type session struct {
+	s    *SMTPServer
+	tls  bool
+	user string
+	from string
+	to   []string
+}
+
+func (s *SMTPServer) newSession(c *smtp.Conn) (smtp.Session, error) {
+	_, isTLS := c.TLSConnectionState()
+	return &session{s: s, tls: isTLS}, nil
+}
+
+func (ss *session) AuthMechanisms() []string { return ss.s.opts.mechs }
+
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	check := func(user, pass string) error {
+		if ss.s.opts.user == "" || user != ss.s.opts.user || pass != ss.s.opts.pass {
+			return smtp.ErrAuthFailed
+		}
+		ss.user = user
+		return nil
+	}
+	if !slices.Contains(ss.s.opts.mechs, mech) {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && identity != user {
+				return smtp.ErrAuthFailed
+			}
+			return check(user, pass)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
+	if ss.s.opts.user != "" && ss.user == "" {
+		return smtp.ErrAuthRequired
+	}
+	if err := ss.s.codeAt(AtMail); err != nil {
+		return err
+	}
+	ss.from = from
+	return nil
+}
+
+func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if err := ss.s.codeAt(AtRcpt); err != nil {
+		return err
+	}
+	ss.to = append(ss.to, to)
+	return nil
+}
+
+func (ss *session) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if f, ok := ss.s.fire(func(f Fault) bool { return f.Hang > 0 }); ok {
+		timer := time.NewTimer(f.Hang)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-ss.s.done:
+		}
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCodeNotSet, Message: "hung (fault injected)"}
+	}
+	if err := ss.s.codeAt(AtData); err != nil {
+		return err
+	}
+	ss.s.record(Received{From: ss.from, To: slices.Clone(ss.to), Raw: raw, At: time.Now(), TLS: ss.tls, User: ss.user})
+	return nil
+}
+
+func (ss *session) Reset() { ss.from, ss.to = "", nil }
+
+func (ss *session) Logout() error { return nil }
+
+// loginServer is the server side of the LOGIN mechanism, which go-sasl no
+// longer ships: "Username:", "Password:", each answered in base64 by the
+// SMTP layer.
+type loginServer struct {
+	check func(user, pass string) error
+	user  string
+	step  int
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch l.step {
+	case 0:
+		l.step++
+		if len(response) > 0 { // initial response carries the user name
+			l.user = string(response)
+			l.step++
+			return []byte("Password:"), false, nil
+		}
+		return []byte("Username:"), false, nil
+	case 1:
+		l.step++
+		l.user = string(response)
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step++
+		return nil, true, l.check(l.user, string(response))
+	}
+	return nil, false, errors.New("unexpected LOGIN step")
+}
+
+// testLogger sends go-smtp's log to the test while it runs.
+type testLogger struct{ s *SMTPServer }
+
+func (l testLogger) Printf(format string, v ...any) { l.log(fmt.Sprintf(format, v...)) }
+func (l testLogger) Println(v ...any)               { l.log(fmt.Sprintln(v...)) }
+
+func (l testLogger) log(msg string) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if !l.s.closed {
+		l.s.t.Logf("testenv: smtp server: %s", strings.TrimSpace(msg))
+	}
+}

@@ -1,0 +1,227 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/frontdesk/frontdesk/mailer"
+	"github.com/frontdesk/frontdesk/message"
+	"github.com/frontdesk/frontdesk/store"
+	"github.com/frontdesk/frontdesk/templates"
+)
+
+// Sender delivers one e-mail: over SMTP or into the outbox directory.
+// Errors for which mailer.IsPermanent is true are not retried.
+type Sender interface {
+	Send(ctx context.Context, o mailer.Outgoing) error
+}
+
+// MessageIDMinter makes our Message-IDs and recognises them.
+type MessageIDMinter interface {
+	MessageIDs
+	New(kind string, inboundID int64) string
+	LoopID() string
+}
+
+// Acknowledger owns the acknowledgement policy and its dependencies.
+type Acknowledger struct {
+	Sender    Sender
+	Templates *templates.Set
+	IDs       MessageIDMinter
+	Domain    string // our Message-ID domain
+	From      string
+	ReplyTo   string
+	Company   string
+	// Followups also acknowledges replies that join an existing case.
+	Followups bool
+	// Loop caps (invariant 3): at most PerRecipient acknowledgements to one
+	// address and PerCase for one case or order within Window.
+	PerRecipient int
+	PerCase      int
+	Window       time.Duration
+	// Own are our addresses, never acknowledged.
+	Own []string
+}
+
+// Reasons an acknowledgement is not sent.
+const (
+	SuppressAutomated = "automated"
+	SuppressFollowup  = "follow-up"
+	SuppressFailing   = "address-failing"
+	SuppressRate      = "rate-limit"
+	SuppressOwn       = "own-address"
+	SuppressNoAddress = "no-address"
+	SuppressDisabled  = "disabled"
+)
+
+// HandleAck sends the acknowledgement of one inbound message, once. The
+// outbound record and its Message-ID are fixed before the first attempt, so
+// a retry re-sends the same message and a finished one is never sent again.
+func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
+	in, err := h.load(ctx, t)
+	if err != nil {
+		return err
+	}
+	if in.Status != store.StatusRegistered || in.AckDone {
+		return next(ctx, h.Tasks, in)
+	}
+	m, err := h.Store.Normalised(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+	}
+	ref, number, kind, subject, priority, created, err := h.ackTarget(ctx, in)
+	if err != nil {
+		return err
+	}
+	a := h.Acks
+	rcpt := replyAddress(m)
+	rcpt.Addr = strings.ToLower(strings.TrimSpace(rcpt.Addr))
+
+	o := &store.Outbound{
+		InboundID: in.ID, Kind: "ack", Ref: ref,
+		MessageID: a.IDs.New("ack", in.ID),
+		Recipient: rcpt.Addr, Template: "ack_" + kind,
+		State: store.OutPending,
+	}
+	reason, err := h.suppress(ctx, in, rcpt.Addr, ref, created)
+	if err != nil {
+		return err
+	}
+	if reason != "" {
+		o.State, o.Reason = store.OutSuppressed, reason
+	}
+	isNew, err := h.Store.CreateOutbound(ctx, o)
+	if err != nil {
+		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+	}
+	if !isNew && o.State == store.OutPending && reason != "" && reason != SuppressRate {
+		// A record from an earlier attempt; a later suppression reason (the
+		// address began failing) still applies.
+		o.State, o.Reason = store.OutSuppressed, reason
+		if err := h.Store.UpdateOutbound(ctx, o); err != nil {
+			return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+		}
+	}
+	if o.State != store.OutPending {
+		if isNew && o.State == store.OutSuppressed {
+			h.Log.Info("acknowledgement suppressed", "inbound_id", in.ID, "reason", o.Reason)
+			h.event(ctx, in, ref, "ack.suppressed", o.Reason)
+		}
+		return h.ackDone(ctx, in)
+	}
+
+	r, err := a.Templates.RenderAck(templates.AckData{
+		Kind: kind, Number: number, CustomerName: rcpt.Name, Subject: subject,
+		Priority: string(priority), ExpectBy: h.dueAt(priority), ExpectWithin: templates.HumanDuration(slaFor(h.SLA, priority)),
+		CardWarning: m.CardsMasked > 0, Company: a.Company,
+	})
+	if err != nil {
+		return fmt.Errorf("pipeline: render ack for inbound %d: %w", in.ID, err)
+	}
+	out := mailer.Outgoing{
+		MessageID: o.MessageID, From: a.From, ReplyTo: a.ReplyTo, To: rcpt,
+		Subject: r.Subject, Text: r.Text, HTML: r.HTML,
+		InReplyTo: m.MessageID, References: references(m), LoopID: a.IDs.LoopID(),
+	}
+	o.Subject = r.Subject
+	o.Attempts++
+	sendErr := a.Sender.Send(ctx, out)
+	switch {
+	case sendErr == nil:
+		o.State, o.SentAt, o.LastError = store.OutSent, h.Now(), ""
+	case mailer.IsPermanent(sendErr):
+		o.State, o.LastError = store.OutFailed, sendErr.Error()
+	default:
+		o.LastError = sendErr.Error()
+	}
+	if err := h.Store.UpdateOutbound(ctx, o); err != nil {
+		return fmt.Errorf("pipeline: record ack of inbound %d: %w", in.ID, err)
+	}
+	switch o.State {
+	case store.OutSent:
+		h.Log.Info("acknowledgement sent", "inbound_id", in.ID, "ref", number, "message_id", o.MessageID)
+		h.event(ctx, in, ref, "ack.sent", o.MessageID)
+	case store.OutFailed:
+		h.Log.Warn("acknowledgement refused", "inbound_id", in.ID, "ref", number, "err", sendErr)
+		h.event(ctx, in, ref, "ack.failed", sendErr.Error())
+	default:
+		return fmt.Errorf("pipeline: send ack of inbound %d (attempt %d): %w", in.ID, o.Attempts, sendErr)
+	}
+	return h.ackDone(ctx, in)
+}
+
+func (h *Handlers) ackDone(ctx context.Context, in *store.Inbound) error {
+	if err := h.Store.SetAckDone(ctx, in.ID); err != nil {
+		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+	}
+	return nil
+}
+
+// ackTarget returns the case or order inbound in belongs to and whether in
+// opened it.
+func (h *Handlers) ackTarget(ctx context.Context, in *store.Inbound) (ref store.Ref, number, kind, subject string, p store.Priority, opened bool, err error) {
+	switch {
+	case in.CaseID != 0:
+		c, err := h.Store.Case(ctx, in.CaseID)
+		if err != nil {
+			return ref, "", "", "", "", false, fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+		}
+		return store.Ref{CaseID: c.ID}, c.Number, "case", c.Subject, c.Priority, c.InboundID == in.ID, nil
+	case in.OrderID != 0:
+		o, err := h.Store.Order(ctx, in.OrderID)
+		if err != nil {
+			return ref, "", "", "", "", false, fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+		}
+		return store.Ref{OrderID: o.ID}, o.Number, "order", o.Subject, o.Priority, o.InboundID == in.ID, nil
+	}
+	return ref, "", "", "", "", false, fmt.Errorf("pipeline: ack inbound %d: registered without case or order: %w", in.ID, asynq.SkipRetry)
+}
+
+// suppress says why the acknowledgement must not be sent, or "".
+func (h *Handlers) suppress(ctx context.Context, in *store.Inbound, rcpt string, ref store.Ref, opened bool) (string, error) {
+	a := h.Acks
+	switch {
+	case in.Automated != "":
+		return SuppressAutomated, nil
+	case !opened && !a.Followups:
+		return SuppressFollowup, nil
+	case rcpt == "":
+		return SuppressNoAddress, nil
+	}
+	for _, own := range a.Own {
+		if strings.EqualFold(own, rcpt) {
+			return SuppressOwn, nil
+		}
+	}
+	failing, err := h.Store.AddressFailing(ctx, rcpt)
+	if err != nil {
+		return "", fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+	}
+	if failing {
+		return SuppressFailing, nil
+	}
+	toRcpt, forRef, err := h.Store.CountSent(ctx, rcpt, ref, h.Now().Add(-a.Window))
+	if err != nil {
+		return "", fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+	}
+	if (a.PerRecipient > 0 && toRcpt >= a.PerRecipient) || (a.PerCase > 0 && forRef >= a.PerCase) {
+		return SuppressRate, nil
+	}
+	return "", nil
+}
+
+// references is the References list of a reply to m (RFC 5322 §3.6.4).
+func references(m *message.Message) []string {
+	refs := append([]string(nil), m.References...)
+	if len(refs) == 0 && len(m.InReplyTo) == 1 {
+		refs = append(refs, m.InReplyTo[0])
+	}
+	if m.MessageID != "" {
+		refs = append(refs, m.MessageID)
+	}
+	return refs
+}

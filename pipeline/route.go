@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/frontdesk/frontdesk/store"
+)
+
+// HandleRoute puts a work item for the message's case or order in its CSR
+// queue, with the priority and the SLA due time, unless one is already open
+// for that case or order.
+func (h *Handlers) HandleRoute(ctx context.Context, t *asynq.Task) error {
+	in, err := h.load(ctx, t)
+	if err != nil {
+		return err
+	}
+	if in.Status != store.StatusRegistered || in.RouteDone {
+		return next(ctx, h.Tasks, in)
+	}
+	cl, err := h.Store.Classification(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
+	}
+	w := &store.WorkItem{
+		Queue:     cl.Queue,
+		Ref:       store.Ref{CaseID: in.CaseID, OrderID: in.OrderID},
+		InboundID: in.ID,
+		Priority:  cl.Priority,
+		DueAt:     h.dueAt(cl.Priority),
+	}
+	if err := h.routeTarget(ctx, w); err != nil {
+		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
+	}
+	created, err := h.Store.EnsureWorkItem(ctx, w)
+	if err != nil {
+		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
+	}
+	if created {
+		h.Log.Info("work routed", "inbound_id", in.ID, "queue", w.Queue, "priority", w.Priority, "work_id", w.ID)
+	}
+	if err := h.Store.SetRouteDone(ctx, in.ID); err != nil {
+		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
+	}
+	return nil
+}
+
+// routeTarget sends follow-ups to the queue of the case or order they join,
+// with its priority.
+func (h *Handlers) routeTarget(ctx context.Context, w *store.WorkItem) error {
+	switch {
+	case w.Ref.CaseID != 0:
+		c, err := h.Store.Case(ctx, w.Ref.CaseID)
+		if err != nil {
+			return err
+		}
+		if c.InboundID != w.InboundID {
+			w.Queue, w.Priority, w.DueAt = c.Queue, c.Priority, h.dueAt(c.Priority)
+		}
+	case w.Ref.OrderID != 0:
+		o, err := h.Store.Order(ctx, w.Ref.OrderID)
+		if err != nil {
+			return err
+		}
+		if o.InboundID != w.InboundID {
+			w.Queue, w.Priority, w.DueAt = o.Queue, o.Priority, h.dueAt(o.Priority)
+		}
+	}
+	return nil
+}

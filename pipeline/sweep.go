@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/frontdesk/frontdesk/store"
+)
+
+// Unfinished lists inbound rows whose pipeline is not finished.
+type Unfinished interface {
+	Unfinished(ctx context.Context, before time.Time, limit int) ([]store.Inbound, error)
+}
+
+// Sweeper re-enqueues the next step of every unfinished inbound row: all of
+// them once at start-up, then, every Interval, those untouched for Age. It
+// makes Redis a work queue rather than the system of record (invariant 1):
+// tasks lost with a Redis restart come back; tasks still queued are not
+// doubled, since every step has a fixed task id.
+type Sweeper struct {
+	Store    Unfinished
+	Tasks    Tasks
+	Interval time.Duration
+	Age      time.Duration
+	Batch    int // rows per pass; default 1000
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Run sweeps until ctx is done.
+func (s *Sweeper) Run(ctx context.Context) error {
+	s.SweepOnce(ctx, s.Now())
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.SweepOnce(ctx, s.Now().Add(-s.Age))
+		}
+	}
+}
+
+// SweepOnce re-enqueues unfinished rows last updated before `before`, and
+// returns how many it enqueued for.
+func (s *Sweeper) SweepOnce(ctx context.Context, before time.Time) int {
+	batch := s.Batch
+	if batch <= 0 {
+		batch = 1000
+	}
+	rows, err := s.Store.Unfinished(ctx, before, batch)
+	if err != nil {
+		s.Log.Warn("sweep: list unfinished", "err", err)
+		return 0
+	}
+	n := 0
+	for i := range rows {
+		if err := next(ctx, s.Tasks, &rows[i]); err != nil {
+			s.Log.Warn("sweep: enqueue", "inbound_id", rows[i].ID, "status", rows[i].Status, "err", err)
+			return n
+		}
+		n++
+	}
+	if n > 0 {
+		s.Log.Info("sweep re-enqueued unfinished messages", "count", n)
+	}
+	return n
+}
