@@ -92,6 +92,8 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 		Size:      size,
 		Intent:    s.Intent,
 		Queue:     s.Queue,
+
+		CardsMasked: masked,
 	}
 	created, err := a.Ledger.AcceptInbound(ctx, in)
 	if err != nil {

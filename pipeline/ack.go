@@ -117,7 +117,7 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	r, err := a.Templates.RenderAck(templates.AckData{
 		Kind: kind, Number: number, CustomerName: rcpt.Name, Subject: subject,
 		Priority: string(priority), ExpectBy: h.dueAt(priority), ExpectWithin: templates.HumanDuration(slaFor(h.SLA, priority)),
-		CardWarning: m.CardsMasked > 0, Company: a.Company,
+		CardWarning: m.CardsMasked > 0 || in.CardsMasked > 0, Company: a.Company,
 	})
 	if err != nil {
 		return fmt.Errorf("pipeline: render ack for inbound %d: %w", in.ID, err)

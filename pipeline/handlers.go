@@ -39,6 +39,7 @@ type Store interface {
 	SetAckDone(ctx context.Context, id int64) error
 	SetRouteDone(ctx context.Context, id int64) error
 	SetAutomated(ctx context.Context, id int64, rule string) error
+	FileInbound(ctx context.Context, id int64) error
 	EnsureWorkItem(ctx context.Context, w *store.WorkItem) (bool, error)
 	AddEvent(ctx context.Context, e store.Event) error
 }

@@ -139,6 +139,9 @@ func (h *Handlers) registerAutomated(ctx context.Context, in *store.Inbound, m *
 		if _, err := h.Store.EnsureWorkItem(ctx, w); err != nil {
 			return fmt.Errorf("pipeline: route automated inbound %d: %w", in.ID, err)
 		}
+		if err := h.Store.FileInbound(ctx, in.ID); err != nil {
+			return fmt.Errorf("pipeline: file automated inbound %d: %w", in.ID, err)
+		}
 	}
 	h.Log.Info("automated mail filed", "inbound_id", in.ID, "rule", sig.Rule, "value", sig.Value, "attached", !th.ref.IsZero())
 	// Never acknowledged; nothing more to route.

@@ -61,7 +61,10 @@ type Inbound struct {
 	CaseID    int64
 	OrderID   int64
 	Automated string // the automation rule that matched, if any
-	UpdatedAt time.Time
+	// CardsMasked counts card numbers masked in the raw bytes before they
+	// were written (invariant 6).
+	CardsMasked int
+	UpdatedAt   time.Time
 }
 
 // Classification is the classifier's verdict for one inbound message.
@@ -354,6 +357,10 @@ type Store interface {
 	SetAckDone(ctx context.Context, id int64) error
 	SetRouteDone(ctx context.Context, id int64) error
 	SetAutomated(ctx context.Context, id int64, rule string) error
+	// FileInbound moves a row that is not final to StatusRegistered without
+	// a case or order (automated mail that refers to nothing of ours, shown
+	// to a person in a queue).
+	FileInbound(ctx context.Context, id int64) error
 
 	// EnsureWorkItem creates a work item keyed by w.InboundID, unless one
 	// exists for that inbound or (when w.Ref is set) an open or claimed item

@@ -29,6 +29,7 @@ commands:
 flags (serve, check-config):
   -config FILE   YAML configuration (default: embedded defaults only)
   check-config -example   print the commented example configuration
+  check-config -env       list every FRONTDESK_* environment variable
 
 Environment variables FRONTDESK_<YAML_PATH> override the file; see README.md.
 `
@@ -47,6 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "YAML configuration file")
 	example := fs.Bool("example", false, "print the example configuration (check-config)")
+	envVars := fs.Bool("env", false, "list every FRONTDESK_* environment variable (check-config)")
 	switch cmd {
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "frontdesk", version)
@@ -64,6 +66,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if cmd == "check-config" && *example {
 		_, _ = stdout.Write(config.Example())
+		return 0
+	}
+	if cmd == "check-config" && *envVars {
+		for _, v := range config.EnvVars() {
+			fmt.Fprintln(stdout, v)
+		}
 		return 0
 	}
 	cfg, err := config.Load(*path, os.Environ())

@@ -143,7 +143,7 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	var intakeWG sync.WaitGroup
 	pollers := make([]*imap.Poller, 0, len(cfg.Mailbox))
 	for _, mb := range cfg.Mailbox {
-		p := imap.New(imapConfig(mb), acc, db, log.With("component", "imap", "mailbox", mb.Name))
+		p := imap.New(imapConfig(mb, cfg.Limits.MaxMessageBytes), acc, db, log.With("component", "imap", "mailbox", mb.Name))
 		pollers = append(pollers, p)
 		intakeWG.Go(func() { _ = p.Run(intakeCtx) })
 	}
@@ -163,6 +163,12 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		return fmt.Errorf("http listen: %w", err)
 	}
 	log.Info("CSR API listening", "addr", ln.Addr().String(), "mailboxes", len(cfg.Mailbox))
+	if len(cfg.HTTP.Tokens) == 0 {
+		log.Warn("no API tokens configured (http.tokens): the /api/v1 routes refuse every request")
+	}
+	if len(cfg.Mailbox) == 0 {
+		log.Warn("no mailboxes configured: nothing is polled; add one under mailboxes (see config/example.yaml)")
+	}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 
@@ -263,13 +269,16 @@ func newSender(cfg *config.Config, log *slog.Logger) (pipeline.Sender, error) {
 	return s, nil
 }
 
-func imapConfig(mb config.Mailbox) imap.Config {
+func imapConfig(mb config.Mailbox, maxBytes int64) imap.Config {
 	return imap.Config{
 		Name: mb.Name, Host: mb.Host, Port: mb.Port, TLS: mb.TLS,
 		Username: mb.Username, Password: mb.Password, InsecureSkipVerify: mb.InsecureSkipVerify,
 		Folder: mb.Folder, Intent: message.Intent(mb.Intent), Queue: mb.Queue,
 		MoveTo: mb.MoveTo, Flag: mb.Flag, PollInterval: mb.PollInterval,
 		IdleRestart: mb.IdleRestart, DisableIdle: mb.DisableIdle,
+		// Messages over the limit are flagged for a person without being
+		// downloaded.
+		MaxBytes: maxBytes,
 	}
 }
 

@@ -66,9 +66,10 @@
 // Where the server offers IDLE (RFC 2177) the poller idles and wakes on
 // EXISTS (the notice arrives on imapclient's reader goroutine; the handler
 // only signals a buffered channel). It leaves and re-issues IDLE every
-// IdleRestart (25 min: servers may drop an idle client after 29) and checks
-// for mail every IdleCheck as a safety net. Without IDLE, or with
-// DisableIdle, it polls every PollInterval. Each check also compares the
+// IdleRestart (25 min: servers may drop an idle client after 29) and
+// checks for mail every IdleCheck as a safety net (some servers miss an
+// update that lands just before IDLE starts, cf. cyrus-imapd #3668).
+// Without IDLE, or with DisableIdle, it polls every PollInterval. Each check also compares the
 // folder's UIDVALIDITY (STATUS) so a folder deleted or re-created under a
 // live session is noticed, and every SessionMaxAge (1h) the poller logs out
 // and starts a fresh session, in case a server session's view went stale

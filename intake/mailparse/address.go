@@ -1,9 +1,7 @@
 package mailparse
 
 import (
-	"net/mail"
 	"strings"
-	"time"
 
 	gomail "github.com/emersion/go-message/mail"
 
@@ -197,111 +195,4 @@ func looseName(s string) string {
 		s = d
 	}
 	return s
-}
-
-// msgIDs extracts message ids (RFC 5322 §3.6.4) without angle brackets. It
-// tolerates junk: text between ids is ignored, and an id written without
-// brackets is taken when it holds an '@'. At most maxIDs are kept: the
-// first (the thread root) and the last ones (the closest parents).
-func msgIDs(v string) []string {
-	const maxIDs = 100
-	var ids []string
-	rest := v
-	for {
-		l := strings.IndexByte(rest, '<')
-		if l < 0 {
-			break
-		}
-		r := strings.IndexByte(rest[l:], '>')
-		if r < 0 {
-			break
-		}
-		if id := cleanID(rest[l+1 : l+r]); id != "" {
-			ids = append(ids, id)
-		}
-		rest = rest[l+r+1:]
-	}
-	if len(ids) == 0 {
-		for _, tok := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' }) {
-			if strings.Contains(tok, "@") {
-				if id := cleanID(strings.Trim(tok, "<>()\"'")); id != "" {
-					ids = append(ids, id)
-				}
-			}
-		}
-	}
-	if len(ids) > maxIDs {
-		ids = append(ids[:1], ids[len(ids)-(maxIDs-1):]...)
-	}
-	return ids
-}
-
-// cleanID removes white space and control characters from an id.
-func cleanID(s string) string {
-	s = cleanLine(s)
-	if strings.ContainsRune(s, ' ') {
-		s = strings.ReplaceAll(s, " ", "")
-	}
-	return s
-}
-
-// firstMsgID returns the message id of a Message-ID field, or "".
-func firstMsgID(v string) string {
-	if ids := msgIDs(v); len(ids) > 0 {
-		return ids[0]
-	}
-	return cleanID(strings.Trim(strings.TrimSpace(v), "<>"))
-}
-
-// parseDate reads a Date field (RFC 5322 §3.3) with net/mail and then a
-// few layouts seen in the wild; ok is false when nothing fits.
-func parseDate(v string) (time.Time, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return time.Time{}, true
-	}
-	if t, err := mail.ParseDate(v); err == nil {
-		return t, true
-	}
-	// Drop comments such as "(PDT)" and collapse white space.
-	s := v
-	for {
-		l := strings.IndexByte(s, '(')
-		if l < 0 {
-			break
-		}
-		r := strings.IndexByte(s[l:], ')')
-		if r < 0 {
-			s = s[:l]
-			break
-		}
-		s = s[:l] + " " + s[l+r+1:]
-	}
-	s = strings.Join(strings.Fields(strings.ReplaceAll(s, ",", ", ")), " ")
-	s = strings.ReplaceAll(s, " ,", ",")
-	if t, err := mail.ParseDate(s); err == nil {
-		return t, true
-	}
-	// Layouts seen in the wild that net/mail refuses.
-	layouts := [...]string{
-		"Mon, 2 Jan 2006 15:04:05 -0700",
-		"Mon, 2 Jan 2006 15:04 -0700",
-		"2 Jan 2006 15:04:05 -0700",
-		"Mon, 2 Jan 06 15:04:05 -0700",
-		"Mon, 2 Jan 2006 15:04:05 MST",
-		"Mon, 2 Jan 2006 15:04:05",
-		"Mon Jan 2 15:04:05 2006",
-		"Mon Jan 2 15:04:05 MST 2006",
-		"Mon Jan 2 15:04:05 -0700 2006",
-		"2006-01-02 15:04:05 -0700",
-		"2006-01-02T15:04:05Z07:00",
-		"Monday, January 2, 2006 15:04:05 -0700",
-		"Mon, 2 January 2006 15:04:05 -0700",
-	}
-	for _, l := range layouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }

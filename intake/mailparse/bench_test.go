@@ -2,9 +2,7 @@ package mailparse
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/frontdesk/frontdesk/message"
@@ -19,9 +17,6 @@ func BenchmarkNormalise(b *testing.B) {
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
-		}
-		if os.Getenv("SKIPNM") != "" && strings.Contains(path, "nodemailer") {
-			return nil
 		}
 		raw := readFile(b, path)
 		msgs = append(msgs, raw)

@@ -36,7 +36,7 @@ func (c *collector) walk(p *part, inAlt bool) error {
 		c.reportPart(p, rt)
 		return c.attach(p)
 	}
-	if p.isMessage() || mt == "text/rfc822-headers" {
+	if p.isMessage() || mt == "text/rfc822-headers" || mt == "message/global-headers" {
 		if c.returned == "" {
 			c.returned = c.returnedID(p)
 		}
@@ -197,7 +197,8 @@ func (c *collector) addSignal(sig message.Signal) {
 }
 
 // returnedID returns the Message-ID of the message a report returns: the
-// header of a message/rfc822 part or a text/rfc822-headers part.
+// header of a message/rfc822 part or a text/rfc822-headers (RFC 6522) or
+// message/global-headers (RFC 6533) part.
 func (c *collector) returnedID(p *part) string {
 	if p.inner != nil {
 		return firstMsgID(p.inner.h.Get("Message-Id"))
@@ -220,12 +221,4 @@ func toUTF8Lossy(s string) string {
 		return out
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-// localPart returns the lower-case local part of an address.
-func localPart(addr string) string {
-	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-		addr = addr[:i]
-	}
-	return strings.ToLower(addr)
 }

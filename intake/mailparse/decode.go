@@ -207,7 +207,7 @@ func decodeText(label string, b []byte, isHTML bool) (string, string) {
 	switch label {
 	case "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "":
 		if utf8.Valid(b) {
-			return string(b), ""
+			return textString(b), ""
 		}
 		if label == "" && isHTML {
 			if enc, name, _ := htmlcharset.DetermineEncoding(b, "text/html"); enc != nil && name != "utf-8" {

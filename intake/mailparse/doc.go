@@ -11,9 +11,18 @@
 // nesting depth (multipart and message/rfc822), the header bytes of every
 // part and the decoded size of an attachment. The whole tree is checked
 // against the structural limits before anything is decoded or stored, so a
-// refused message leaves no blobs behind. Header fields are go-message
-// textproto headers; addresses, dates and encoded words are decoded with
-// go-message/mail and go-message/charset.
+// refused message leaves no blobs behind. MaxPartHeaderBytes applies to the
+// top-level header too. An attachment whose decoded size is over
+// MaxAttachmentBytes does not fail the message: it is skipped with a
+// warning (decoding stops at the limit), as help desks do with oversized
+// files, so the customer's text still reaches a person and the raw message
+// still holds the file. Header fields are go-message textproto headers;
+// addresses and dates are read with go-message/mail and net/mail, charsets
+// with go-message/charset (plus UTF-7, which it lacks).
+//
+// Broken input is read as far as it goes, never refused for one flaw: a bad
+// address header, an unknown charset or transfer encoding, a missing
+// boundary each leave a warning in Message.Warnings.
 //
 // Errors: *message.LimitError and *message.ParseError are permanent (the raw
 // message is kept and shown to a person); an error from the blob store is

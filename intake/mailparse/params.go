@@ -36,8 +36,14 @@ func parseMediaValue(s string) (mv mediaValue, ok bool) {
 		}
 		ok = true
 	} else {
-		v, _, _ := strings.Cut(s, ";")
-		mv = mediaValue{value: strings.ToLower(strings.TrimSpace(v)), params: lenientParams(s)}
+		v, rest, _ := strings.Cut(s, ";")
+		v = strings.TrimSpace(v)
+		// "application/pdf name=x.pdf": a parameter without its ';'.
+		if i := strings.IndexAny(v, " \t"); i > 0 {
+			rest = v[i:] + ";" + rest
+			v = v[:i]
+		}
+		mv = mediaValue{value: strings.ToLower(v), params: lenientParams(";" + rest)}
 	}
 	for k, val := range mv.params {
 		if strings.Contains(val, "=?") {

@@ -180,7 +180,7 @@ func (c *collector) finish(root *part) {
 		}
 	}
 	if c.haveHTML {
-		m.HTML = strings.TrimSpace(c.p.policy.Sanitize(c.html))
+		m.HTML = strings.TrimSpace(c.p.policy.Sanitize(stripControls(c.html)))
 		if text == "" {
 			// From the sanitised HTML: what a CSR sees, and cheaper (script,
 			// style and title content are gone already).
@@ -234,6 +234,20 @@ func (c *collector) finish(root *part) {
 		m.Attachments[i].Filename, n = pci.MaskString(m.Attachments[i].Filename)
 		m.CardsMasked += n
 	}
+	// Header values kept elsewhere: display names and signal values.
+	names := []*message.Address{&m.From}
+	for _, l := range [][]message.Address{m.To, m.Cc, m.ReplyTo} {
+		for i := range l {
+			names = append(names, &l[i])
+		}
+	}
+	for _, a := range names {
+		a.Name, n = pci.MaskString(a.Name)
+		m.CardsMasked += n
+	}
+	for i := range m.Automation {
+		m.Automation[i].Value, _ = pci.MaskString(m.Automation[i].Value)
+	}
 	if len(c.warnings) > maxWarnings {
 		more := len(c.warnings) - maxWarnings
 		c.warnings = append(c.warnings[:maxWarnings], fmt.Sprintf("%d more warnings", more))
@@ -251,7 +265,8 @@ func isBounce(sig []message.Signal) bool {
 		case RuleFailedRecipients:
 			return true
 		case RuleAutomatedSender:
-			if l := localPart(s.Value); l == "mailer-daemon" || l == "postmaster" {
+			// "MAILER-DAEMON@host", "postmaster@host", "From: MAILER-DAEMON <>"
+			if v := strings.ToLower(s.Value); strings.Contains(v, "mailer-daemon") || strings.Contains(v, "postmaster") {
 				return true
 			}
 		}

@@ -1,6 +1,7 @@
 package mailparse
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -61,6 +62,30 @@ func invisible(r rune) bool {
 	return r != 0xAD && unicode.Is(unicode.Cf, r)
 }
 
+// textString converts valid UTF-8 text to a string with CRLF and lone CR
+// turned into LF, in one copy.
+func textString(b []byte) string {
+	if bytes.IndexByte(b, '\r') < 0 {
+		return string(b)
+	}
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\r')
+		if i < 0 {
+			sb.Write(b)
+			break
+		}
+		sb.Write(b[:i])
+		sb.WriteByte('\n')
+		b = b[i+1:]
+		if len(b) > 0 && b[0] == '\n' {
+			b = b[1:]
+		}
+	}
+	return sb.String()
+}
+
 // cleanText normalises a text body: CRLF and lone CR become LF, NUL and
 // other control characters except tab, LF and form feed are removed,
 // invalid UTF-8 is replaced, and trailing white space at the end is
@@ -73,16 +98,50 @@ func cleanText(s string) string {
 		s = strings.ReplaceAll(s, "\r\n", "\n")
 		s = strings.ReplaceAll(s, "\r", "\n")
 	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t' && c != '\n' && c != '\f') || c == 0x7F {
-			s = strings.Map(func(r rune) rune {
-				if (r < 0x20 && r != '\t' && r != '\n' && r != '\f') || r == 0x7F {
-					return -1
-				}
-				return r
-			}, s)
-			break
+	return strings.TrimRight(stripControls(s), " \t\n\f")
+}
+
+// stripControls removes NUL and the other C0 control characters except
+// tab, CR, LF and form feed, and DEL.
+func stripControls(s string) string {
+	if !hasControl(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x80 && isControl(byte(r)) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isControl(c byte) bool {
+	return (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') || c == 0x7F
+}
+
+// hasControl reports whether s holds a byte isControl refuses. It checks
+// eight bytes at a time ("Bit Twiddling Hacks": hasless, haszero) and
+// looks closer only at words that hold a byte below 0x20 or DEL.
+func hasControl(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		y := x ^ ones*0x7F
+		if ((x-ones*0x20)&^x|(y-ones)&^y)&highs == 0 {
+			continue
+		}
+		for j := i; j < i+8; j++ {
+			if isControl(s[j]) {
+				return true
+			}
 		}
 	}
-	return strings.TrimRight(s, " \t\n\f")
+	for ; i < len(s); i++ {
+		if isControl(s[i]) {
+			return true
+		}
+	}
+	return false
 }

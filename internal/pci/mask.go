@@ -32,6 +32,10 @@ func isDigit(c byte) bool { return c-'0' <= 9 }
 func nextCard[T ~string | ~[]byte](s T, pos int) (start, end int, ok bool) {
 	n := len(s)
 	for i := pos; i < n; {
+		if i+8 <= n && !hasDigit(load8(s, i)) {
+			i += 8
+			continue
+		}
 		if !isDigit(s[i]) {
 			i++
 			continue

@@ -109,6 +109,23 @@ func TestBase64Untouched(t *testing.T) {
 	}
 }
 
+func TestHasDigit(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var b [8]byte
+	for range 200_000 {
+		for i := range b {
+			b[i] = byte(r.UintN(256))
+		}
+		want := false
+		for _, c := range b {
+			want = want || isDigit(c)
+		}
+		if got := hasDigit(load8(b[:], 0)); got != want {
+			t.Fatalf("hasDigit(%q) = %v", b, got)
+		}
+	}
+}
+
 func TestLuhnAndDisplay(t *testing.T) {
 	for _, s := range []string{"378282246310005", "4111 1111 1111 1111", "6011-0009-9013-9424"} {
 		if !Luhn(s) {
@@ -206,6 +223,21 @@ func BenchmarkMaskBytes(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, n := MaskBytes(in); n != 1 {
+			b.Fatalf("masked %d", n)
+		}
+	}
+}
+
+func BenchmarkMaskProse(b *testing.B) {
+	var buf bytes.Buffer
+	for buf.Len() < 4<<20 {
+		buf.WriteString("Hello, the parcel with my new heat pump has still not arrived although the tracking page said it would come on Monday. ")
+		buf.WriteString("Could you please look into it and call me back? Kind regards, Anna from Berlin, order 1234567.\r\n")
+	}
+	in := buf.Bytes()
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, n := MaskBytes(in); n != 0 {
 			b.Fatalf("masked %d", n)
 		}
 	}

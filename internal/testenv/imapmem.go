@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"log"
 	"math/big"
 	"net"
@@ -184,7 +185,11 @@ func (m *IMAPMem) start() error {
 	backend := m.backend
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return backend.NewSession(), nil, nil
+			sess, ok := backend.NewSession().(imapserver.SessionIMAP4rev2)
+			if !ok {
+				return nil, nil, errors.New("imapmemserver session lacks IMAP4rev2 methods")
+			}
+			return pollingIdle{sess}, nil, nil
 		},
 		Caps:         m.opts.Caps,
 		TLSConfig:    m.tlsConf,
@@ -200,6 +205,31 @@ func (m *IMAPMem) start() error {
 		}()
 	}
 	return nil
+}
+
+// pollingIdle reports mailbox updates during IDLE by polling the session
+// every 10 ms. go-imap v2.0.0-beta.8's in-memory IDLE only wakes on updates
+// queued after it starts, so a message appended between the client's
+// previous command and IDLE would go unreported until the next update;
+// real servers report it (the same bug was fixed in Cyrus, cyrus-imapd
+// #3668). Pollers keep a periodic check for such servers anyway.
+type pollingIdle struct {
+	imapserver.SessionIMAP4rev2
+}
+
+func (s pollingIdle) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // selfSigned makes a certificate for 127.0.0.1 and a server config using it.

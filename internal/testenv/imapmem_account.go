@@ -201,11 +201,18 @@ func readAll(c *imapclient.Client, folder string) ([]StoredMessage, error) {
 	return out, nil
 }
 
-// CreateMailbox creates folder.
+// CreateMailbox creates folder; a folder that exists already is fine
+// (Dovecot may answer ALREADYEXISTS when another session's SELECT races
+// with the CREATE).
 func (a *IMAPAccount) CreateMailbox(t testing.TB, folder string) {
 	t.Helper()
 	a.with(t, "create "+folder, func(c *imapclient.Client) error {
-		return c.Create(folder, nil).Wait()
+		err := c.Create(folder, nil).Wait()
+		var ie *imap.Error
+		if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+			return nil
+		}
+		return err
 	})
 }
 

@@ -52,13 +52,6 @@ func nullID(id int64) any {
 	return id
 }
 
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // cleanMessageID strips white space and angle brackets.
 func cleanMessageID(id string) string {
 	id = strings.TrimSpace(id)

@@ -8,12 +8,14 @@
 // therefore survives any crash of the process (the bytes are in the OS page
 // cache), and only a power loss or kernel crash can roll back the last
 // transactions before the next checkpoint. SQLite has one writer: every write
-// goes through one connection and runs in a BEGIN IMMEDIATE transaction
-// (_txlock=immediate), so a read-then-write transaction never has to upgrade
-// a read lock, which is what causes SQLITE_BUSY deadlocks; reads use a
-// separate pool of query-only connections, which WAL lets run beside the
-// writer. busy_timeout covers other processes (operator commands) that open
-// the same file.
+// goes through one connection, owned by one goroutine that runs the queued
+// writes in BEGIN IMMEDIATE transactions (_txlock=immediate), several at a
+// time with one commit (group commit, writer.go); a read-then-write
+// transaction never has to upgrade a read lock, which is what causes
+// SQLITE_BUSY deadlocks. Reads use a separate pool of query-only
+// connections, which WAL lets run beside the writer. busy_timeout covers
+// other processes (operator commands) that open the same file. Hot
+// statements are prepared once (hot.go).
 package sqlite
 
 import (
@@ -60,8 +62,7 @@ type DB struct {
 	closeMu    sync.RWMutex // write holds it shared while queueing
 	closed     bool
 	writerDone chan struct{}
-	bg         context.Context // the writer's context: not cancelled by callers
-	stopBG     context.CancelFunc
+	bg         context.Context // the writer's context: never cancelled
 	nWrites    atomic.Int64
 	nCommits   atomic.Int64
 
@@ -162,10 +163,9 @@ func openWith(ctx context.Context, path string, opt Options, ms []migration) (*D
 		return fail(d.wrap("prepare", err))
 	}
 	// The writer's statements must not be interrupted by one caller's
-	// cancellation (see writer.go); it keeps ctx's values only.
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	d.stopBG = stop
-	d.startWriter(bg)
+	// cancellation (see writer.go); it keeps ctx's values only. Close stops
+	// the writer by closing its queue.
+	d.startWriter(context.WithoutCancel(ctx))
 	return d, nil
 }
 
@@ -199,9 +199,6 @@ func (d *DB) Ping(ctx context.Context) error {
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		d.stopWriter()
-		if d.stopBG != nil {
-			defer d.stopBG()
-		}
 		// Close readers first: a checkpoint cannot pass a reader's snapshot.
 		if d.r != nil {
 			d.r.close()
@@ -259,7 +256,15 @@ func (p *pool) close() error {
 	return p.db.Close()
 }
 
+// queryRow runs a point read (one row by key, a count over an index). A
+// cancelled ctx stops it before it starts; once started it runs to its end
+// (microseconds) without watching ctx, which spares the driver a watcher
+// goroutine per statement and halves the cost of a read. Scans over many
+// rows use query, which watches ctx throughout.
 func (p *pool) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if ctx.Err() == nil {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if st := p.stmts[q]; st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -273,20 +278,12 @@ func (p *pool) query(ctx context.Context, q string, args ...any) (*sql.Rows, err
 	return p.db.QueryContext(ctx, q, args...)
 }
 
-func (p *pool) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	if st := p.stmts[q]; st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	return p.db.ExecContext(ctx, q, args...)
-}
-
-// tx is one write transaction (BEGIN IMMEDIATE) on the writer.
+// tx is one job's view of the writer's transaction (see writer.go).
 type tx struct {
-	ctx context.Context
+	ctx context.Context // the writer's context
 	tx  *sql.Tx
 	p   *pool
-	now time.Time // the clock read once per transaction
-
+	now time.Time // the clock, read once per job
 }
 
 func (t *tx) stmt(q string) *sql.Stmt {
@@ -308,11 +305,4 @@ func (t *tx) queryRow(q string, args ...any) *sql.Row {
 		return st.QueryRowContext(t.ctx, args...)
 	}
 	return t.tx.QueryRowContext(t.ctx, q, args...)
-}
-
-func (t *tx) query(q string, args ...any) (*sql.Rows, error) {
-	if st := t.stmt(q); st != nil {
-		return st.QueryContext(t.ctx, args...)
-	}
-	return t.tx.QueryContext(t.ctx, q, args...)
 }

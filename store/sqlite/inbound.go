@@ -12,12 +12,12 @@ import (
 )
 
 const inboundCols = `id, channel, source, source_key, blob, size, intent, queue, received_at,
-	status, fail_reason, ack_done, route_done, case_id, order_id, automated, updated_at`
+	status, fail_reason, ack_done, route_done, case_id, order_id, automated, updated_at, cards_masked`
 
 const (
 	qInsertInbound = `INSERT INTO inbound (channel, source, source_key, blob, size, intent, queue,
-		received_at, status, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?)
+		received_at, status, updated_at, cards_masked)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)
 		ON CONFLICT (source_key) DO NOTHING RETURNING id`
 	qInboundByKey = `SELECT ` + inboundCols + ` FROM inbound WHERE source_key = ?`
 	qInboundByID  = `SELECT ` + inboundCols + ` FROM inbound WHERE id = ?`
@@ -69,7 +69,7 @@ func scanInbound(s scanner) (*store.Inbound, error) {
 		channel, intent, status string
 	)
 	err := s.Scan(&in.ID, &channel, &in.Source, &in.SourceKey, &in.Blob, &in.Size, &intent, &in.Queue,
-		&received, &status, &in.FailReason, &ack, &route, &caseID, &orderID, &in.Automated, &updated)
+		&received, &status, &in.FailReason, &ack, &route, &caseID, &orderID, &in.Automated, &updated, &in.CardsMasked)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool
 		got = nil
 		var id int64
 		err := t.queryRow(qInsertInbound, string(in.Channel), in.Source, in.SourceKey, in.Blob, in.Size,
-			string(in.Intent), in.Queue, ts(received), ts(now)).Scan(&id)
+			string(in.Intent), in.Queue, ts(received), ts(now), in.CardsMasked).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			// Read inside the write: the first row may be in this batch.
 			got, err = scanInbound(t.queryRow(qInboundByKey, in.SourceKey))
@@ -222,6 +222,12 @@ func (d *DB) SetAckDone(ctx context.Context, id int64) error {
 // SetRouteDone records that the routing step is done.
 func (d *DB) SetRouteDone(ctx context.Context, id int64) error {
 	return d.execOne(ctx, "set route done", fmt.Sprintf("inbound %d", id), qSetRouteDone, ts(d.now()), id)
+}
+
+// FileInbound moves a row that is not final to registered without a case or
+// order: automated mail that refers to nothing of ours, shown to a person.
+func (d *DB) FileInbound(ctx context.Context, id int64) error {
+	return d.execOne(ctx, "file inbound", fmt.Sprintf("inbound %d", id), qRegistered, nil, nil, ts(d.now()), id)
 }
 
 // SetAutomated records the automation rule that matched inbound id.

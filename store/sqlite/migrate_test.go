@@ -3,10 +3,12 @@ package sqlite
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/frontdesk/frontdesk/message"
 	"github.com/frontdesk/frontdesk/store"
@@ -24,6 +26,20 @@ func releaseMigrations(t *testing.T, n int) []migration {
 		t.Fatalf("only %d migrations", len(ms))
 	}
 	return ms[:n]
+}
+
+// migrateOnly makes the database a release with migrations ms left
+// behind: the schema only, as that release's code is not this one.
+func migrateOnly(t *testing.T, path string, ms []migration) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(t.Context(), db, testLog(t), ms, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 func openMigrations(t *testing.T, path string, ms []migration) (*DB, error) {
@@ -72,55 +88,78 @@ func TestReopenKeepsDataAndVersion(t *testing.T) {
 	}
 }
 
-// TestPreviousRelease opens a database made by a release that had only
-// migration 1 (U1): the newer binary migrates it without loss.
+// TestPreviousRelease opens a database made by the release that had only
+// migration 1 (U1): this binary migrates it without loss; a later release's
+// migration applies on top, and this binary then refuses the newer file.
 func TestPreviousRelease(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "v1.db")
-	v1 := releaseMigrations(t, 1)
-	old, err := openMigrations(t, path, v1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := &store.Inbound{Channel: message.ChannelIMAP, Source: "INBOX", SourceKey: "imap:INBOX:1:1", Blob: strings.Repeat("b", 64), Size: 10}
-	if _, err := old.AcceptInbound(ctx, in); err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := old.RegisterCase(ctx, store.NewCase{InboundID: in.ID, Kind: "incident", Queue: "support", Customer: "a@example.net"})
-	if err != nil {
-		t.Fatal(err)
+	old := migrateOnly(t, path, releaseMigrations(t, 1))
+	// What that release wrote: a registered message and its case.
+	const inID, caseID = 7, 3
+	for _, q := range []string{
+		`INSERT INTO inbound (id, channel, source, source_key, blob, size, received_at, status, updated_at)
+			VALUES (7, 'imap', 'INBOX', 'imap:INBOX:1:1', '` + strings.Repeat("b", 64) + `', 10, 1, 'accepted', 1)`,
+		`INSERT INTO cases (id, kind, category, priority, status, queue, channel, customer, subject, inbound_id, created_at, updated_at)
+			VALUES (3, 'incident', '', 'normal', 'open', 'support', 'imap', 'a@example.net', 'Help', 7, 2, 2)`,
+		`INSERT INTO thread_messages (case_id, inbound_id, direction, created_at) VALUES (3, 7, 'in', 1)`,
+		`UPDATE inbound SET case_id = 3, status = 'registered' WHERE id = 7`,
+	} {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	// The next release adds a migration that reshapes a table.
-	v2 := append(append([]migration(nil), v1...), migration{version: 2, name: "case_escalation", sql: `
-		ALTER TABLE cases ADD COLUMN escalation INTEGER NOT NULL DEFAULT 0;
-		CREATE INDEX cases_escalation ON cases (escalation);`})
-	d, err := openMigrations(t, path, v2)
+	// This binary.
+	all, err := loadMigrations(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := d.SchemaVersion(ctx); err != nil || v != 2 {
-		t.Fatalf("SchemaVersion after upgrade = %d, %v; want 2", v, err)
+	d, err := Open(ctx, path, testLog(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, err := d.CaseByNumber(ctx, c.Number)
-	if err != nil || got.InboundID != in.ID {
+	if v, err := d.SchemaVersion(ctx); err != nil || v != len(all) {
+		t.Fatalf("SchemaVersion after upgrade = %d, %v; want %d", v, err, len(all))
+	}
+	in, err := d.Inbound(ctx, inID)
+	if err != nil || in.SourceKey != "imap:INBOX:1:1" || in.CaseID != caseID || in.Status != store.StatusRegistered || in.CardsMasked != 0 {
+		t.Fatalf("inbound after upgrade = %+v, %v", in, err)
+	}
+	if got, err := d.CaseByNumber(ctx, "C-000003"); err != nil || got.InboundID != inID {
 		t.Fatalf("case after upgrade = %+v, %v", got, err)
 	}
-	var esc int
-	if err := d.r.db.QueryRowContext(ctx, `SELECT escalation FROM cases WHERE id = ?`, c.ID).Scan(&esc); err != nil || esc != 0 {
-		t.Fatalf("new column = %d, %v", esc, err)
+	// The upgraded database takes this release's writes.
+	again, created, err := d.RegisterCase(ctx, store.NewCase{InboundID: inID, Kind: "incident", Queue: "support"})
+	if err != nil || created || again.ID != caseID {
+		t.Fatalf("RegisterCase after upgrade = %+v, %v, %v", again, created, err)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	// The old binary refuses the upgraded database.
-	_, err = openMigrations(t, path, v1)
+	// The next release adds a migration that reshapes a table.
+	next := append(append([]migration(nil), all...), migration{version: len(all) + 1, name: "case_escalation", sql: `
+		ALTER TABLE cases ADD COLUMN escalation INTEGER NOT NULL DEFAULT 0;
+		CREATE INDEX cases_escalation ON cases (escalation);`})
+	d, err = openMigrations(t, path, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var esc int
+	if err := d.r.db.QueryRowContext(ctx, `SELECT escalation FROM cases WHERE id = ?`, caseID).Scan(&esc); err != nil || esc != 0 {
+		t.Fatalf("new column = %d, %v", esc, err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// This binary refuses the upgraded database.
+	_, err = Open(ctx, path, testLog(t))
 	if !errors.Is(err, ErrSchemaTooNew) || IsTemporary(err) {
-		t.Fatalf("old binary on a newer database: %v; want permanent ErrSchemaTooNew", err)
+		t.Fatalf("this binary on a newer database: %v; want permanent ErrSchemaTooNew", err)
 	}
 }
 
@@ -145,23 +184,28 @@ func TestSchemaTooNew(t *testing.T) {
 func TestFailedMigrationRollsBack(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "fd.db")
-	bad := append(releaseMigrations(t, 1), migration{version: 2, name: "broken", sql: `
+	all, err := loadMigrations(migrationFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(all)
+	bad := append(append([]migration(nil), all...), migration{version: n + 1, name: "broken", sql: `
 		CREATE TABLE half_done (a INTEGER);
 		INSERT INTO no_such_table VALUES (1);`})
-	if _, err := openMigrations(t, path, bad); err == nil || !strings.Contains(err.Error(), "0002_broken") {
+	if _, err := openMigrations(t, path, bad); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%04d_broken", n+1)) {
 		t.Fatalf("broken migration: %v; want an error naming it", err)
 	}
-	d, err := openMigrations(t, path, releaseMigrations(t, 1))
+	d, err := Open(ctx, path, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if v, _ := d.SchemaVersion(ctx); v != 1 {
-		t.Fatalf("version after a failed migration = %d; want 1", v)
+	if v, _ := d.SchemaVersion(ctx); v != n {
+		t.Fatalf("version after a failed migration = %d; want %d", v, n)
 	}
-	var n int
-	if err := d.r.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("the failed migration left a table behind (%d, %v)", n, err)
+	var left int
+	if err := d.r.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'half_done'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("the failed migration left a table behind (%d, %v)", left, err)
 	}
 }
 

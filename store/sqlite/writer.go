@@ -35,7 +35,7 @@ type job struct {
 	done chan error // buffered: the writer never blocks on delivery
 }
 
-// startWriter starts the writer goroutine; bg lives until Close.
+// startWriter starts the writer goroutine; bg must never be cancelled.
 func (d *DB) startWriter(bg context.Context) {
 	d.jobs = make(chan *job, maxBatch)
 	d.writerDone = make(chan struct{})

@@ -4,14 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/frontdesk/frontdesk/store"
 )
 
-// countEvents counts the events of kind in the database.
+// waitFor polls cond until it holds (the test's deadline bounds it).
+func waitFor(cond func() bool) {
+	for !cond() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// countKind counts the events of kind in the database.
 func countKind(t *testing.T, d *DB, kind string) int {
 	t.Helper()
 	var n int
@@ -27,14 +34,16 @@ func countKind(t *testing.T, d *DB, kind string) int {
 func TestGroupCommit(t *testing.T) {
 	d := openTemp(t)
 	ctx := t.Context()
-	release := make(chan struct{})
+	release, running := make(chan struct{}), make(chan struct{})
 	firstDone := make(chan error, 1)
 	go func() {
 		firstDone <- d.write(ctx, "first", func(t *tx) error {
+			close(running)
 			<-release
 			return t.event(store.Event{Kind: "first"})
 		})
 	}()
+	<-running
 	const n = 30
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -62,9 +71,7 @@ func TestGroupCommit(t *testing.T) {
 		})
 	}
 	// Wait until every job is queued behind the blocked first one.
-	for len(d.jobs) < n {
-		runtime.Gosched()
-	}
+	waitFor(func() bool { return len(d.jobs) == n })
 	before := d.WriteStats()
 	close(release)
 	wg.Wait()
@@ -110,21 +117,17 @@ func TestGroupCommit(t *testing.T) {
 // queued is not run.
 func TestWriteCancelledBeforeRun(t *testing.T) {
 	d := openTemp(t)
-	release := make(chan struct{})
+	release, running := make(chan struct{}), make(chan struct{})
 	go func() {
-		_ = d.write(t.Context(), "block", func(*tx) error { <-release; return nil })
+		_ = d.write(t.Context(), "block", func(*tx) error { close(running); <-release; return nil })
 	}()
-	for len(d.jobs) > 0 {
-		runtime.Gosched()
-	}
+	<-running
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
 		done <- d.write(ctx, "cancelled", func(t *tx) error { return t.event(store.Event{Kind: "ran"}) })
 	}()
-	for len(d.jobs) < 1 {
-		runtime.Gosched()
-	}
+	waitFor(func() bool { return len(d.jobs) == 1 })
 	cancel()
 	close(release)
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -145,20 +148,20 @@ func TestCloseFinishesQueuedWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
+	release, running := make(chan struct{}), make(chan struct{})
 	results := make(chan error, 2)
 	go func() {
-		results <- d.write(t.Context(), "block", func(t *tx) error { <-release; return t.event(store.Event{Kind: "a"}) })
+		results <- d.write(t.Context(), "block", func(t *tx) error {
+			close(running)
+			<-release
+			return t.event(store.Event{Kind: "a"})
+		})
 	}()
-	for len(d.jobs) > 0 {
-		runtime.Gosched()
-	}
+	<-running
 	go func() {
 		results <- d.write(t.Context(), "queued", func(t *tx) error { return t.event(store.Event{Kind: "b"}) })
 	}()
-	for len(d.jobs) < 1 {
-		runtime.Gosched()
-	}
+	waitFor(func() bool { return len(d.jobs) == 1 })
 	closed := make(chan error, 1)
 	go func() { closed <- d.Close() }()
 	close(release)

@@ -15,7 +15,7 @@ func testAcceptInbound(t *testing.T, s store.Store) {
 	received := t0.Add(-3 * time.Second)
 	in := &store.Inbound{
 		Channel: message.ChannelIMAP, Source: "INBOX", SourceKey: "imap:INBOX:7:42", Blob: blobOf("a"),
-		Size: 1234, Intent: message.IntentOrder, Queue: "orders", ReceivedAt: received,
+		Size: 1234, Intent: message.IntentOrder, Queue: "orders", ReceivedAt: received, CardsMasked: 2,
 	}
 	created, err := s.AcceptInbound(ctx, in)
 	if err != nil || !created || in.ID == 0 {
@@ -36,7 +36,7 @@ func testAcceptInbound(t *testing.T, s store.Store) {
 		t.Fatalf("second AcceptInbound = %v, %v; want existing row", created, err)
 	}
 	if again.ID != in.ID || again.Blob != in.Blob || again.Size != 1234 || again.Queue != "orders" ||
-		again.Intent != message.IntentOrder || !sameTime(again.ReceivedAt, received) {
+		again.Intent != message.IntentOrder || !sameTime(again.ReceivedAt, received) || again.CardsMasked != 2 {
 		t.Fatalf("second AcceptInbound loaded %+v; want the first row %+v", again, in)
 	}
 
@@ -45,7 +45,8 @@ func testAcceptInbound(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	if got.SourceKey != in.SourceKey || got.Source != "INBOX" || got.Channel != message.ChannelIMAP ||
-		got.Status != store.StatusAccepted || got.UpdatedAt.IsZero() || got.CaseID != 0 || got.AckDone {
+		got.Status != store.StatusAccepted || got.UpdatedAt.IsZero() || got.CaseID != 0 || got.AckDone ||
+		got.CardsMasked != 2 {
 		t.Fatalf("Inbound = %+v", got)
 	}
 	if _, err := s.Inbound(ctx, in.ID+1000); !errors.Is(err, store.ErrNotFound) {

@@ -21,7 +21,9 @@ CREATE TABLE inbound (
 	automated   TEXT    NOT NULL DEFAULT '',
 	updated_at  INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX inbound_unfinished ON inbound (updated_at, id) WHERE status NOT IN ('done', 'failed');
+-- The sweep's index holds only rows in flight; keyed by id so that the
+-- many updates of updated_at leave it alone.
+CREATE INDEX inbound_unfinished ON inbound (id) WHERE status NOT IN ('done', 'failed');
 CREATE INDEX inbound_failed ON inbound (updated_at, id) WHERE status = 'failed';
 CREATE INDEX inbound_blob ON inbound (blob);
 
