@@ -109,7 +109,6 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	if o.State != store.OutPending {
 		if isNew && o.State == store.OutSuppressed {
 			h.Log.Info("acknowledgement suppressed", "inbound_id", in.ID, "reason", o.Reason)
-			h.event(ctx, in, ref, "ack.suppressed", o.Reason)
 		}
 		return h.ackDone(ctx, in)
 	}
@@ -144,10 +143,8 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	switch o.State {
 	case store.OutSent:
 		h.Log.Info("acknowledgement sent", "inbound_id", in.ID, "ref", number, "message_id", o.MessageID)
-		h.event(ctx, in, ref, "ack.sent", o.MessageID)
 	case store.OutFailed:
 		h.Log.Warn("acknowledgement refused", "inbound_id", in.ID, "ref", number, "err", sendErr)
-		h.event(ctx, in, ref, "ack.failed", sendErr.Error())
 	default:
 		return fmt.Errorf("pipeline: send ack of inbound %d (attempt %d): %w", in.ID, o.Attempts, sendErr)
 	}

@@ -150,7 +150,6 @@ func (h *Handlers) fail(ctx context.Context, in *store.Inbound, reason string) e
 	if err := h.Store.FailInbound(ctx, in.ID, reason); err != nil {
 		return fmt.Errorf("pipeline: mark inbound %d failed: %w", in.ID, err)
 	}
-	_ = h.Store.AddEvent(ctx, store.Event{At: h.Now(), Actor: "system", Kind: "inbound.failed", InboundID: in.ID, Detail: reason})
 	h.Log.Warn("inbound failed", "inbound_id", in.ID, "channel", in.Channel, "reason", reason)
 	return nil
 }

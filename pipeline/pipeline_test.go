@@ -320,7 +320,7 @@ func TestSMTPFailures(t *testing.T) {
 	ev, _ := f.db.Events(context.Background(), store.Ref{CaseID: in.CaseID})
 	found := false
 	for _, e := range ev {
-		found = found || e.Kind == "ack.failed"
+		found = found || e.Kind == "outbound.failed"
 	}
 	if !found {
 		t.Fatalf("the refused ack is not visible on the case: %+v", ev)

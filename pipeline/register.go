@@ -65,7 +65,6 @@ func (h *Handlers) HandleRegister(ctx context.Context, t *asynq.Task) error {
 		if err := h.Store.AttachInbound(ctx, in.ID, th.ref, th.flag); err != nil {
 			return fmt.Errorf("pipeline: attach inbound %d: %w", in.ID, err)
 		}
-		h.event(ctx, in, th.ref, "message.attached", th.flag)
 		h.Log.Info("follow-up attached", "inbound_id", in.ID, "ref", th.number, "flag", th.flag)
 	} else if err := h.registerNew(ctx, in, m, cl); err != nil {
 		return err
@@ -85,7 +84,6 @@ func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *messag
 			return fmt.Errorf("pipeline: register order for inbound %d: %w", in.ID, err)
 		}
 		if created {
-			h.event(ctx, in, store.Ref{OrderID: o.ID}, "order.created", cl.Rule)
 			h.Log.Info("order registered", "inbound_id", in.ID, "order", o.Number, "queue", o.Queue)
 		}
 		return nil
@@ -98,7 +96,6 @@ func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *messag
 		return fmt.Errorf("pipeline: register case for inbound %d: %w", in.ID, err)
 	}
 	if created {
-		h.event(ctx, in, store.Ref{CaseID: c.ID}, "case.created", cl.Rule)
 		h.Log.Info("case registered", "inbound_id", in.ID, "case", c.Number, "queue", c.Queue)
 	}
 	return nil
@@ -124,13 +121,13 @@ func (h *Handlers) registerAutomated(ctx context.Context, in *store.Inbound, m *
 				return fmt.Errorf("pipeline: mark %s failing: %w", rcpt, err)
 			}
 			h.Log.Warn("address marked failing", "inbound_id", in.ID, "rule", sig.Rule)
+			h.event(ctx, in, th.ref, "address.failing", "hard bounce of our message "+m.Report.OriginalMessageID)
 		}
 	}
 	if !th.ref.IsZero() {
 		if err := h.Store.AttachInbound(ctx, in.ID, th.ref, flag); err != nil {
 			return fmt.Errorf("pipeline: attach automated inbound %d: %w", in.ID, err)
 		}
-		h.event(ctx, in, th.ref, "message.attached", flag)
 	} else {
 		w := &store.WorkItem{
 			Queue: QueueAutomated, InboundID: in.ID, Priority: store.PriorityLow,

@@ -24,15 +24,6 @@ func rules(sig []message.Signal) string {
 	return strings.Join(r, ",")
 }
 
-// humanInBounceSet lists files of the sisimai bounce set that are not
-// automated mail, with the reason. They must stay unflagged: a person who
-// writes to us is answered.
-var humanInBounceSet = map[string]string{
-	"lhost-sendmail-14.eml": "a person forwarding a bounce inline (\"Fwd: Returned mail...\", " +
-		"\"Forward the message.\" from an Apple Mail user): sisimai decodes the quoted bounce, " +
-		"but the message itself is written by a customer and deserves an acknowledgement",
-}
-
 // TestGoldenAutomated checks that every bounce, report and auto-reply of
 // the sisimai set is detected as automated by a strong signal, and keeps
 // which rules fired per file in testdata/golden/own/automated-summary.txt.
@@ -58,12 +49,7 @@ func TestGoldenAutomated(t *testing.T) {
 		}
 		checkMessage(t, e.Name(), m, blobs)
 		s, ok := m.Automated()
-		if why, human := humanInBounceSet[e.Name()]; human {
-			if ok {
-				t.Errorf("%s: flagged as automated by %s, but %s", e.Name(), s.Rule, why)
-			}
-			s.Rule = "(human)"
-		} else if !ok {
+		if !ok {
 			t.Errorf("%s: not detected as automated (signals: %s; subject %q)", e.Name(), rules(m.Automation), m.Subject)
 		}
 		first[s.Rule]++
@@ -153,5 +139,28 @@ func compareGolden(t *testing.T, path string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (run go test -run Golden -update and review the diff)\n%s", path, firstDiff(want, got))
+	}
+}
+
+// TestForwardedBounce: a person forwarding a bounce with the report quoted
+// (sisimai's lhost-sendmail-14) is filed for a person, not acknowledged;
+// the same subject without a quoted failed report, or a forwarded
+// out-of-office, is a person's message.
+func TestForwardedBounce(t *testing.T) {
+	dsn := "> Final-Recipient: RFC822; kijitora@example.com\n> Action: failed\n> Status: 5.1.1\n"
+	for _, tc := range []struct {
+		subject, text string
+		want          bool
+	}{
+		{"Fwd: Returned mail: see transcript for details", "Forward the message.\n" + dsn, true},
+		{"FW: Fwd: Undeliverable: order 12", dsn, true},
+		{"Fwd: Returned mail: see transcript for details", "Why did this bounce?", false},
+		{"Returned mail: see transcript for details", dsn, false}, // not forwarded: other rules decide
+		{"Fwd: Out of office", dsn, false},
+		{"Fwd: my order", dsn, false},
+	} {
+		if got := forwardedBounce(tc.subject, tc.text); got != tc.want {
+			t.Errorf("forwardedBounce(%q) = %v, want %v", tc.subject, got, tc.want)
+		}
 	}
 }

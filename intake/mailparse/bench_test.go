@@ -2,29 +2,50 @@ package mailparse
 
 import (
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/frontdesk/frontdesk/message"
 )
 
-// BenchmarkNormalise parses every message file of the mail corpus in one
-// goroutine and reports the throughput in MB/s of raw input.
+// BenchmarkNormalise parses every file of the mail corpus in one goroutine
+// and reports the throughput in MB/s of raw input ("all"), then each
+// corpus set alone.
 func BenchmarkNormalise(b *testing.B) {
 	root := filepath.Join(corporaDir(b), "mail")
-	var msgs [][]byte
-	var total int64
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		raw := readFile(b, path)
-		msgs = append(msgs, raw)
-		total += int64(len(raw))
-		return nil
-	})
+	sets, err := os.ReadDir(root)
 	if err != nil {
 		b.Fatal(err)
+	}
+	bySet := map[string][][]byte{}
+	var names []string
+	for _, s := range sets {
+		if !s.IsDir() {
+			continue
+		}
+		names = append(names, s.Name())
+		err := filepath.WalkDir(filepath.Join(root, s.Name()), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			bySet[s.Name()] = append(bySet[s.Name()], readFile(b, path))
+			bySet["all"] = append(bySet["all"], bySet[s.Name()][len(bySet[s.Name()])-1])
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, name := range append([]string{"all"}, names...) {
+		b.Run(name, func(b *testing.B) { benchParse(b, bySet[name]) })
+	}
+}
+
+func benchParse(b *testing.B, msgs [][]byte) {
+	var total int64
+	for _, m := range msgs {
+		total += int64(len(m))
 	}
 	blobs := newMemBlobs()
 	p := New(Options{Blobs: blobs})

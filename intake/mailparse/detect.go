@@ -32,6 +32,10 @@ const (
 	RuleOwnXLoop             = "own-x-loop"
 	RuleOwnMessageID         = "own-message-id"
 	RuleSubject              = "subject" // weak: a bounce or auto-reply phrase
+	// RuleForwardedBounce: a forwarded bounce ("Fwd: Returned mail") whose
+	// body quotes a failed DSN. It is filed for a person, not acknowledged:
+	// the report, not the forwarder, is what the message is about.
+	RuleForwardedBounce = "forwarded-bounce"
 )
 
 // Own says what is ours, so mail we sent that comes back is recognised.
@@ -292,4 +296,46 @@ func subjectPhrase(subject string) string {
 		}
 	}
 	return ""
+}
+
+// forwardedBounce reports a forwarded bounce: a subject that, past its
+// Fwd:/Fw: prefixes, begins with a bounce phrase, and a body that quotes the
+// fields of a failed delivery status notification (RFC 3464 §2.3).
+func forwardedBounce(subject, text string) bool {
+	s := strings.TrimSpace(subject)
+	stripped := false
+	for {
+		l := strings.ToLower(s)
+		cut := ""
+		for _, p := range [...]string{"fwd:", "fw:", "tr:", "wg:", "[fwd:"} {
+			if strings.HasPrefix(l, p) {
+				cut = p
+				break
+			}
+		}
+		if cut == "" {
+			break
+		}
+		s, stripped = strings.TrimSpace(s[len(cut):]), true
+	}
+	p := subjectPhrase(s)
+	if !stripped || p == "" || !isBouncePhrase(p) {
+		return false
+	}
+	l := strings.ToLower(text)
+	return strings.Contains(l, "final-recipient:") &&
+		(strings.Contains(l, "action: failed") || strings.Contains(l, "status: 5."))
+}
+
+// isBouncePhrase tells a delivery-failure phrase from an auto-reply one.
+func isBouncePhrase(p string) bool {
+	switch p {
+	case "auto:", "automatic reply", "autoreply", "auto-reply", "auto reply",
+		"auto response", "auto-response", "automatic response",
+		"out of office", "out of the office", "away from the office", "on vacation",
+		"abwesenheitsnotiz", "automatische antwort", "réponse automatique",
+		"respuesta automática", "risposta automatica", "automatisch antwoord":
+		return false
+	}
+	return true
 }

@@ -188,6 +188,9 @@ func (c *collector) finish(root *part) {
 		}
 	}
 	m.Text = cleanText(text)
+	if _, automated := m.Automated(); !automated && forwardedBounce(m.Subject, m.Text) {
+		m.Automation = append(m.Automation, message.Signal{Rule: RuleForwardedBounce, Value: m.Subject})
+	}
 
 	// A bounce that is no standard report: take what the headers and the
 	// quoted original say.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -114,23 +115,30 @@ func BenchmarkClaim(b *testing.B) {
 }
 
 // BenchmarkPipeline runs every store call one e-mail makes from accept to
-// routing (9 writes, 4 reads), from 16 workers as asynq would run them.
+// routing (9 writes, 4 reads), from 2, 16 and 64 workers as asynq would run
+// them: the more writers wait, the more writes share a commit.
 func BenchmarkPipeline(b *testing.B) {
-	d := openTemp(b)
-	var n atomic.Int64
-	b.ReportAllocs()
-	b.SetParallelism(8) // × GOMAXPROCS goroutines
-	cpu0 := cpuTime()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := onePipeline(b, d, n.Add(1)); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	report(b, 9, cpu0)
+	for _, p := range []int{1, 8, 32} {
+		b.Run(fmt.Sprint(p*runtime.GOMAXPROCS(0), "workers"), func(b *testing.B) {
+			d := openTemp(b)
+			var n atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(p)
+			cpu0, w0 := cpuTime(), d.WriteStats()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := onePipeline(b, d, n.Add(1)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			report(b, 9, cpu0)
+			w := d.WriteStats()
+			b.ReportMetric(float64(w.Writes-w0.Writes)/float64(max(1, w.Commits-w0.Commits)), "writes/commit")
+		})
+	}
 }
 
 func onePipeline(b *testing.B, d *DB, i int64) error {
