@@ -35,14 +35,10 @@ func TestAutomatedCorpus(t *testing.T) {
 	if len(automated) < 600 || len(human) != 2 {
 		t.Fatalf("corpus: %d automated, %d human messages; expected 630 and 2", len(automated), len(human))
 	}
-	srv := testenv.StartIMAPMem(t, testenv.IMAPUser{Username: "desk", Password: "desk-pass"})
-	rd := testenv.StartRedis(t, true)
-	smtp := testenv.StartSMTP(t)
-	e := newEnv(t, rd.Addr(), smtp.Addr, []mailbox{
-		{name: "support", addr: srv.Addr(), user: "desk", pass: "desk-pass", intent: "case"},
-	}, "")
+	e := newDesk(t, true, "")
+	smtp := e.smtp
 	e.start()
-	appendMessages(t, srv.Addr(), "desk", "desk-pass", "INBOX", append(automated, human...)...)
+	e.deliver(append(automated, human...)...)
 	db := e.ledger()
 	e.waitSettled(db, len(automated)+len(human), 5*time.Minute)
 

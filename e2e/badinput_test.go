@@ -10,19 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/frontdesk/frontdesk/internal/testenv"
 )
 
 // TestBadInputRoutedToPerson checks that a message over a parsing limit is
 // kept with the limit it hit, routed to the intake-failures queue and not
 // acknowledged, while the next message is processed normally.
 func TestBadInputRoutedToPerson(t *testing.T) {
-	srv := testenv.StartIMAPMem(t, testenv.IMAPUser{Username: "desk", Password: "desk-pass"})
-	rd := testenv.StartRedis(t, true)
-	smtp := testenv.StartSMTP(t)
-	e := newEnv(t, rd.Addr(), smtp.Addr, []mailbox{
-		{name: "support", addr: srv.Addr(), user: "desk", pass: "desk-pass", intent: "case"},
-	}, "limits: {max_parts: 20, max_depth: 5}\n")
+	e := newDesk(t, true, "limits: {max_parts: 20, max_depth: 5}\n")
+	smtp := e.smtp
 	e.start()
 
 	var bomb bytes.Buffer
@@ -33,7 +28,7 @@ func TestBadInputRoutedToPerson(t *testing.T) {
 	}
 	bomb.WriteString("--b--\r\n")
 	good := customerMail(1, "carol@customer.example", "Hello", "A normal question.")
-	appendMessages(t, srv.Addr(), "desk", "desk-pass", "INBOX", bomb.Bytes(), good)
+	e.deliver(bomb.Bytes(), good)
 	db := e.ledger()
 	e.waitSettled(db, 2, 60*time.Second)
 

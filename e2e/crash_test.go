@@ -67,43 +67,31 @@ func checkExactlyOnce(t *testing.T, e *env, smtp *testenv.SMTPServer, ids map[st
 // acknowledgement (RELIABILITY F1). Tasks the killed worker held come back
 // after asynq's lease expires and its recoverer runs (up to ~2 minutes).
 func TestCrashSIGKILL(t *testing.T) {
-	srv := testenv.StartIMAPMem(t, testenv.IMAPUser{Username: "desk", Password: "desk-pass"})
-	rd := testenv.StartRedis(t, true)
-	smtp := testenv.StartSMTP(t)
-	e := newEnv(t, rd.Addr(), smtp.Addr, []mailbox{
-		{name: "support", addr: srv.Addr(), user: "desk", pass: "desk-pass", intent: "case"},
-	}, "")
+	d := newDesk(t, true, "")
 	const n = 60
 	raws, ids := burst(t, n)
-	e.start()
+	d.start()
 	chunk := n / (kills() + 1)
 	for k := 0; k <= kills(); k++ {
 		part := raws[k*chunk:]
 		if k < kills() {
 			part = raws[k*chunk : (k+1)*chunk]
 		}
-		done := make(chan struct{})
-		var appendErr error
-		go func() { defer close(done); appendErr = appendRaw(srv.Addr(), "desk", "desk-pass", "INBOX", part...) }()
+		wait := d.deliverAsync(part...)
 		if k < kills() {
-			// Kill at a random point while this part is in flight.
+			// Kill at a random point while this part is in flight, right
+			// after the SMTP peer took an acknowledgement: the window of F2.
 			target := k*chunk + 1 + rand.IntN(chunk/2)
-			smtp.WaitFor(target, 30*time.Second)
-			e.kill()
-			t.Logf("killed the daemon after %d acknowledgements", smtp.Count())
-			<-done
-			e.start()
+			d.smtp.WaitFor(target, 30*time.Second)
+			d.kill()
+			t.Logf("killed the daemon after %d acknowledgements", d.smtp.Count())
+			wait()
+			d.start()
 		} else {
-			<-done
-		}
-		if appendErr != nil {
-			t.Fatal(appendErr)
+			wait()
 		}
 	}
-	db := e.ledger()
-	e.waitSettled(db, n, 4*time.Minute)
-	smtp.WaitFor(n, 4*time.Minute)
-	checkExactlyOnce(t, e, smtp, ids)
+	d.settleExactlyOnce(ids)
 }
 
 // TestCrashRedisRestartWithoutPersistence restarts a Redis that has
@@ -111,32 +99,43 @@ func TestCrashSIGKILL(t *testing.T) {
 // the SQL ledger's sweep re-enqueues them (RELIABILITY F5). The daemon
 // warns at start-up that Redis has appendonly no.
 func TestCrashRedisRestartWithoutPersistence(t *testing.T) {
-	srv := testenv.StartIMAPMem(t, testenv.IMAPUser{Username: "desk", Password: "desk-pass"})
-	rd := testenv.StartRedis(t, false)
-	smtp := testenv.StartSMTP(t)
-	e := newEnv(t, rd.Addr(), smtp.Addr, []mailbox{
-		{name: "support", addr: srv.Addr(), user: "desk", pass: "desk-pass", intent: "case"},
-	}, "")
-	e.start()
-	if !e.logContains("appendonly no") {
+	d := newDesk(t, false, "")
+	d.start()
+	if !d.logContains("appendonly no") {
 		t.Error("no start-up warning about appendonly no")
 	}
 	const n = 60
 	raws, ids := burst(t, n)
-	done := make(chan struct{})
-	var appendErr error
-	go func() { defer close(done); appendErr = appendRaw(srv.Addr(), "desk", "desk-pass", "INBOX", raws...) }()
-	smtp.WaitFor(1+rand.IntN(n/3), 30*time.Second)
-	if err := rd.Restart(t.Context()); err != nil {
+	wait := d.deliverAsync(raws...)
+	d.smtp.WaitFor(1+rand.IntN(n/3), 30*time.Second)
+	if err := d.redis.Restart(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("restarted Redis (no persistence) after %d acknowledgements", smtp.Count())
-	<-done
-	if appendErr != nil {
-		t.Fatal(appendErr)
+	t.Logf("restarted Redis (no persistence) after %d acknowledgements", d.smtp.Count())
+	wait()
+	d.settleExactlyOnce(ids)
+}
+
+// TestGracefulShutdown sends SIGTERM in the middle of a burst: the daemon
+// stops intake, drains in-flight tasks and exits 0; after a restart every
+// message is exactly one case and one acknowledgement.
+func TestGracefulShutdown(t *testing.T) {
+	d := newDesk(t, true, "")
+	d.start()
+	raws, ids := burst(t, 30)
+	wait := d.deliverAsync(raws...)
+	d.smtp.WaitFor(3, 30*time.Second)
+	dm := d.d
+	dm.stop()
+	if code := dm.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
-	db := e.ledger()
-	e.waitSettled(db, n, 4*time.Minute)
-	smtp.WaitFor(n, 4*time.Minute)
-	checkExactlyOnce(t, e, smtp, ids)
+	for _, want := range []string{"stopping intake", "draining in-flight tasks"} {
+		if !d.logContains(want) {
+			t.Errorf("log lacks %q", want)
+		}
+	}
+	wait()
+	d.start()
+	d.settleExactlyOnce(ids)
 }

@@ -326,4 +326,52 @@ func createFolder(t testing.TB, addr, user, pass, name string) {
 	_ = c.Logout().Wait()
 }
 
-var _ = testenv.Missing
+// desk is the usual single-mailbox set-up: an in-process IMAP server with
+// one account, a real Redis, the SMTP peer and a daemon configured for them
+// (not started).
+type desk struct {
+	*env
+	imap  *testenv.IMAPMem
+	redis *testenv.Redis
+	smtp  *testenv.SMTPServer
+}
+
+func newDesk(t *testing.T, persistentRedis bool, extra string) *desk {
+	t.Helper()
+	srv := testenv.StartIMAPMem(t, testenv.IMAPUser{Username: "desk", Password: "desk-pass"})
+	rd := testenv.StartRedis(t, persistentRedis)
+	smtp := testenv.StartSMTP(t)
+	e := newEnv(t, rd.Addr(), smtp.Addr, []mailbox{
+		{name: "support", addr: srv.Addr(), user: "desk", pass: "desk-pass", intent: "case"},
+	}, extra)
+	return &desk{env: e, imap: srv, redis: rd, smtp: smtp}
+}
+
+// deliver appends raws to the desk's INBOX.
+func (d *desk) deliver(raws ...[]byte) {
+	d.t.Helper()
+	appendMessages(d.t, d.imap.Addr(), "desk", "desk-pass", "INBOX", raws...)
+}
+
+// deliverAsync appends raws from another goroutine; the returned function
+// waits for it and fails the test on an error.
+func (d *desk) deliverAsync(raws ...[]byte) (wait func()) {
+	done := make(chan error, 1)
+	go func() { done <- appendRaw(d.imap.Addr(), "desk", "desk-pass", "INBOX", raws...) }()
+	return func() {
+		d.t.Helper()
+		if err := <-done; err != nil {
+			d.t.Fatal(err)
+		}
+	}
+}
+
+// settleExactlyOnce waits for n messages to finish and checks each became
+// one case and one acknowledgement.
+func (d *desk) settleExactlyOnce(ids map[string]bool) {
+	d.t.Helper()
+	db := d.ledger()
+	d.waitSettled(db, len(ids), 4*time.Minute)
+	d.smtp.WaitFor(len(ids), 4*time.Minute)
+	checkExactlyOnce(d.t, d.env, d.smtp, ids)
+}

@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
-
-	mail "github.com/wneessen/go-mail"
+	"strings"
 )
 
 // Stages of sending, as Error.Stage names them.
@@ -15,6 +14,7 @@ const (
 	StageMail    = "mail"    // MAIL FROM
 	StageRcpt    = "rcpt"    // RCPT TO
 	StageData    = "data"    // DATA, the content, the final reply
+	StageCommit  = "commit"  // Outgoing.BeforeCommit failed: nothing was delivered
 	StageWrite   = "write"   // writing to the outbox
 	StageClosed  = "closed"  // the sender was closed
 )
@@ -33,12 +33,18 @@ type Error struct {
 	Enhanced string
 	Err      error
 	temp     bool
+	// afterCommit: the final dot may have reached the server and no reply
+	// to it was read (AfterCommit).
+	afterCommit bool
 }
 
 func (e *Error) Error() string {
 	kind := "permanent"
 	if e.temp {
 		kind = "temporary"
+	}
+	if e.afterCommit {
+		kind += ", outcome unknown"
 	}
 	return fmt.Sprintf("mailer: %s (%s): %v", e.Stage, kind, e.Err)
 }
@@ -55,6 +61,26 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &e) && !e.temp
 }
 
+// AfterCommit reports whether err is a failure whose outcome is unknown: it
+// happened after Outgoing.BeforeCommit returned nil (or, without a hook, once
+// the whole message had been written), when the final dot of DATA may have
+// reached the server, and before a definite reply to it was read: a timeout,
+// a reset or closed connection, an unreadable reply, or the context ending
+// while waiting for the reply. The server may have the message; sending it
+// again may deliver it twice. Such errors are also Temporary.
+//
+// AfterCommit is false for nil, for errors that are not this package's, and
+// for every failure with a definite outcome: a 4xx or 5xx reply to the final
+// dot (not delivered; classified as usual), a failure before the dot was
+// written (not delivered), and a BeforeCommit error (not delivered).
+//
+// For the Outbox it is true only when the file was linked into place but the
+// directory could not be synced: it is visible but may not survive a crash.
+func AfterCommit(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.afterCommit
+}
+
 func permanent(stage string, err error) *Error {
 	return &Error{Stage: stage, Err: err}
 }
@@ -63,32 +89,41 @@ func temporary(stage string, err error) *Error {
 	return &Error{Stage: stage, Err: err, temp: true}
 }
 
-// classifySend turns what go-mail's Send returned into an *Error.
-func classifySend(err error) *Error {
-	var se *mail.SendError
-	if !errors.As(err, &se) {
-		return classifyOther(StageData, err)
+// classifyReply classifies err, met at stage of an SMTP transaction. A reply
+// code (textproto.Error) decides: RFC 5321 §4.2.1: 4yz is a transient, 5yz a
+// permanent negative completion reply. No reply at all means the connection
+// failed (EOF, reset, timeout): transient. A 5yz that says we must log in or
+// encrypt first is our relay's configuration, not this message: transient.
+// esc says the server sends RFC 2034 enhanced status codes.
+func classifyReply(stage string, err error, esc bool) *Error {
+	e := &Error{Stage: stage, Err: err, temp: true}
+	var tp *textproto.Error
+	if !errors.As(err, &tp) {
+		return e
 	}
-	e := &Error{Code: se.ErrorCode(), Enhanced: se.EnhancedStatusCode(), Err: err}
-	switch se.Reason {
-	case mail.ErrGetSender, mail.ErrGetRcpts, mail.ErrNoUnencoded:
-		e.Stage = StageBuild
-		return e // permanent: the message cannot be sent as built
-	case mail.ErrConnCheck:
-		e.Stage = StageConnect
-	case mail.ErrSMTPMailFrom:
-		e.Stage = StageMail
-	case mail.ErrSMTPRcptTo:
-		e.Stage = StageRcpt
-	default:
-		e.Stage = StageData
+	e.Code = tp.Code
+	if esc {
+		e.Enhanced = enhancedCode(tp.Code, tp.Msg)
 	}
-	// RFC 5321 §4.2.1: 4yz is a transient, 5yz a permanent negative
-	// completion reply. No reply code at all means the connection failed
-	// (EOF, reset, timeout): transient. A 5yz that says we must log in or
-	// encrypt first is our relay's configuration, not this message: transient.
 	e.temp = e.Code < 500 || e.Code > 599 || relayRefusal(e.Code, e.Enhanced)
 	return e
+}
+
+// enhancedCode returns the RFC 3463 status code ("5.1.1") that starts the
+// text of a reply with code, or "" when there is none or its class is not
+// the reply's (RFC 2034 §3).
+func enhancedCode(code int, text string) string {
+	word, _, _ := strings.Cut(strings.TrimSpace(text), " ")
+	parts := strings.Split(word, ".")
+	if len(parts) != 3 || parts[0] != fmt.Sprint(code/100) {
+		return ""
+	}
+	for _, p := range parts {
+		if len(p) < 1 || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return ""
+		}
+	}
+	return word
 }
 
 // relayRefusal reports a reply that refuses us rather than the message:

@@ -50,6 +50,29 @@ type Outgoing struct {
 	// Headers are extra header fields ("X-Frontdesk-Case"). Names must be
 	// RFC 5322 field names and must not be one Build sets itself.
 	Headers map[string]string
+
+	// BeforeCommit, when set, is the last step before the point of no
+	// return: the caller records "committing" in it (invariant 3, F2).
+	// Send calls it at most once, and before any nil return; it receives
+	// Send's context.
+	//
+	// SMTP calls it after the whole message has been written and flushed to
+	// the server, before the final dot of DATA (RFC 5321 §4.1.1.4: a
+	// server keeps a message only once it has the dot). The Outbox calls it
+	// after the file is written and synced, before it is linked into place,
+	// and also when the file is there already.
+	//
+	// If it returns an error the transaction is abandoned without the dot
+	// (the connection is closed, never reused), nothing is delivered, and
+	// Send returns that error wrapped in a temporary *Error of Stage
+	// StageCommit (AfterCommit false). The same holds when Send's context
+	// ended by the time it returned nil. After it returned nil, a failure to
+	// get the server's reply to the dot is reported with an error for which
+	// AfterCommit is true (the server may have the message); a definite
+	// 4xx/5xx reply to the dot is classified as usual and AfterCommit is
+	// false. Keep it short: the server is waiting for the dot meanwhile, and
+	// one that gave up makes the outcome unknown.
+	BeforeCommit func(ctx context.Context) error
 }
 
 // Sender delivers one message. Send returns nil once the message is handed

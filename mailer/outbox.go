@@ -39,7 +39,9 @@ func (b *Outbox) Path(messageID string) string {
 }
 
 // Send writes o to the outbox. Failures to write are temporary (a full or
-// read-only disk may recover); an unusable message is permanent.
+// read-only disk may recover); an unusable message is permanent. It calls
+// o.BeforeCommit, when set, once the file is written and synced, before it
+// is linked into place (or when it is there already).
 func (b *Outbox) Send(ctx context.Context, o Outgoing) error {
 	if err := ctx.Err(); err != nil {
 		return temporary(StageWrite, err)
@@ -50,7 +52,7 @@ func (b *Outbox) Send(ctx context.Context, o Outgoing) error {
 	}
 	final := b.Path(o.MessageID)
 	if _, err := os.Lstat(final); err == nil {
-		return nil // written before: one file per Message-ID
+		return b.commit(ctx, o) // written before: one file per Message-ID
 	}
 	tmp, err := os.CreateTemp(b.dir, ".tmp-*.eml")
 	if err != nil {
@@ -68,6 +70,9 @@ func (b *Outbox) Send(ctx context.Context, o Outgoing) error {
 	if err := tmp.Close(); err != nil {
 		return temporary(StageWrite, err)
 	}
+	if err := b.commit(ctx, o); err != nil {
+		return err
+	}
 	// A hard link never replaces an existing file: when two workers race on
 	// one Message-ID, the first file stays.
 	if err := os.Link(tmp.Name(), final); err != nil {
@@ -77,7 +82,23 @@ func (b *Outbox) Send(ctx context.Context, o Outgoing) error {
 		return temporary(StageWrite, err)
 	}
 	if err := syncDir(b.dir); err != nil {
-		return temporary(StageWrite, err)
+		e := temporary(StageWrite, err)
+		e.afterCommit = true // visible, but may not survive a crash
+		return e
+	}
+	return nil
+}
+
+// commit runs o.BeforeCommit, if any; see Outgoing.
+func (b *Outbox) commit(ctx context.Context, o Outgoing) error {
+	if o.BeforeCommit == nil {
+		return nil
+	}
+	if err := o.BeforeCommit(ctx); err != nil {
+		return temporary(StageCommit, fmt.Errorf("before commit: %w", err))
+	}
+	if err := context.Cause(ctx); err != nil {
+		return temporary(StageCommit, fmt.Errorf("before commit: %w", err))
 	}
 	return nil
 }

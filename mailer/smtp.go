@@ -165,9 +165,10 @@ func NewSMTP(cfg SMTPConfig, log *slog.Logger) (*SMTP, error) {
 	s.opts = []mail.Option{
 		mail.WithPort(cfg.Port),
 		mail.WithTimeout(cfg.Timeout),
-		// No NOOP before and no RSET after each message: 2 round trips
-		// saved per message. A dead idle connection shows at MAIL FROM, before
-		// any content is sent, and is replaced then.
+		// Transactions are run by transact, not go-mail's Send: no NOOP
+		// before and no RSET after each message (a connection that met an
+		// error is never reused). A dead idle connection shows at MAIL FROM,
+		// before any content is sent, and is replaced then.
 		mail.WithoutNoop(),
 		mail.WithoutRset(),
 		mail.WithoutSMTPUTF8(), // Build only writes ASCII addresses
@@ -184,7 +185,9 @@ func NewSMTP(cfg SMTPConfig, log *slog.Logger) (*SMTP, error) {
 	return s, nil
 }
 
-// Send delivers o. See Error for how failures are classified.
+// Send delivers o. See Error for how failures are classified, and
+// Outgoing.BeforeCommit and AfterCommit for the failures whose outcome is
+// unknown.
 func (s *SMTP) Send(ctx context.Context, o Outgoing) error {
 	msg, err := Build(o)
 	if err != nil {
@@ -196,39 +199,47 @@ func (s *SMTP) Send(ctx context.Context, o Outgoing) error {
 			return err
 		}
 		reused := c.sent > 0
-		err = s.sendOn(ctx, c, msg)
-		if err == nil || msg.IsDelivered() {
+		err = s.sendOn(ctx, c, msg, o.BeforeCommit)
+		if err == nil {
 			c.sent++
-			s.release(c, err == nil)
+			s.release(c, true)
 			return nil
 		}
 		s.release(c, false)
 		if ctx.Err() != nil {
-			return temporary(StageData, fmt.Errorf("%w (while sending: %v)", ctx.Err(), err))
+			e := temporary(StageData, fmt.Errorf("%w (while sending: %v)", ctx.Err(), err))
+			var inner *Error
+			if errors.As(err, &inner) {
+				e.Stage, e.afterCommit = inner.Stage, inner.afterCommit
+			}
+			return e
 		}
+		// Only a failure at MAIL FROM qualifies, long before BeforeCommit:
+		// the hook runs at most once per Send.
 		if reused && attempt == 0 && staleConn(err) {
 			s.log.Debug("reused SMTP connection was dead; retrying on a new one", "message_id", o.MessageID, "error", err)
 			continue
 		}
-		return classifySend(err)
+		return err
 	}
 }
 
 // staleConn reports whether err says the connection was gone before the
 // transaction began: no reply at all, or 421 (RFC 5321 §3.8: the server is
-// closing the channel), at MAIL FROM.
+// closing the channel), at MAIL FROM or in setting the deadline before it.
 func staleConn(err error) bool {
-	var se *mail.SendError
-	if !errors.As(err, &se) {
+	var e *Error
+	if !errors.As(err, &e) {
 		return false
 	}
-	code := se.ErrorCode()
-	return (se.Reason == mail.ErrConnCheck || se.Reason == mail.ErrSMTPMailFrom) && (code == 0 || code == 421)
+	return (e.Stage == StageConnect || e.Stage == StageMail) && (e.Code == 0 || e.Code == 421)
 }
 
-func (s *SMTP) sendOn(ctx context.Context, c *conn, msg *mail.Msg) error {
+// sendOn runs the transaction for msg on c; the context's end closes the
+// connection, which ends any read or write at once.
+func (s *SMTP) sendOn(ctx context.Context, c *conn, msg *mail.Msg, commit func(context.Context) error) error {
 	stop := context.AfterFunc(ctx, c.abort)
-	err := c.mc.SendWithSMTPClient(c.sc, msg)
+	err := s.transact(ctx, c, msg, commit)
 	if !stop() {
 		c.broken = true // the context fired: the connection is closed or closing
 	}

@@ -106,6 +106,19 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
 		}
 	}
+	if o.State == store.OutCommitting {
+		// An earlier attempt stopped after everything but SMTP's final dot
+		// was written: the peer may hold the message. Sending it again
+		// could duplicate it; it counts as sent, marked unconfirmed
+		// (RELIABILITY F2).
+		o.State, o.SentAt, o.Reason = store.OutSent, h.Now(), "unconfirmed: the attempt stopped after the final DATA dot"
+		if err := h.Store.UpdateOutbound(ctx, o); err != nil {
+			return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+		}
+		h.Log.Warn("acknowledgement counted as sent, unconfirmed", "inbound_id", in.ID, "message_id", o.MessageID)
+		h.event(ctx, in, ref, "ack.unconfirmed", o.MessageID)
+		return h.ackDone(ctx, in)
+	}
 	if o.State != store.OutPending {
 		if isNew && o.State == store.OutSuppressed {
 			h.Log.Info("acknowledgement suppressed", "inbound_id", in.ID, "reason", o.Reason)
@@ -128,14 +141,26 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	}
 	o.Subject = r.Subject
 	o.Attempts++
+	// Two-phase send: the record says "committing" before SMTP's final dot,
+	// so a crash after the peer took the message never sends it twice.
+	out.BeforeCommit = func(ctx context.Context) error {
+		c := *o
+		c.State = store.OutCommitting
+		return h.Store.UpdateOutbound(ctx, &c)
+	}
 	sendErr := a.Sender.Send(ctx, out)
 	switch {
 	case sendErr == nil:
 		o.State, o.SentAt, o.LastError = store.OutSent, h.Now(), ""
+	case mailer.AfterCommit(sendErr):
+		// The dot went out but no reply came: the outcome is unknown, and
+		// resending risks a duplicate, as after a crash.
+		o.State, o.SentAt, o.LastError = store.OutSent, h.Now(), sendErr.Error()
+		o.Reason = "unconfirmed: no reply to the final DATA dot"
 	case mailer.IsPermanent(sendErr):
 		o.State, o.LastError = store.OutFailed, sendErr.Error()
 	default:
-		o.LastError = sendErr.Error()
+		o.State, o.LastError = store.OutPending, sendErr.Error()
 	}
 	if err := h.Store.UpdateOutbound(ctx, o); err != nil {
 		return fmt.Errorf("pipeline: record ack of inbound %d: %w", in.ID, err)

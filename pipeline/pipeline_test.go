@@ -346,3 +346,46 @@ func TestSweeperReenqueuesUnfinished(t *testing.T) {
 		t.Fatalf("sweep re-enqueued %d finished rows", n)
 	}
 }
+
+// TestAckAfterCrashAtCommit: a crash after everything but SMTP's final dot
+// was written leaves the send record "committing"; the retry must not send
+// the acknowledgement again (RELIABILITY F2).
+func TestAckAfterCrashAtCommit(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.deliver("support", mail("ann@customer.example", "Hi", "m1@customer.example", "", "Hello"))
+	// Run up to registration, then leave the ack record as a crash would.
+	for {
+		key, ok := f.q.pop()
+		if !ok {
+			break
+		}
+		if strings.HasPrefix(key, pipeline.TypeAck+":") {
+			continue
+		}
+		if err := f.mux.ProcessTask(context.Background(), pipeline.NewTask(key[:strings.LastIndex(key, ":")], id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := f.inbound(id)
+	o := &store.Outbound{InboundID: id, Kind: "ack", Ref: store.Ref{CaseID: in.CaseID}, MessageID: f.ids.New("ack", id),
+		Recipient: "ann@customer.example", Template: "ack_case", State: store.OutPending}
+	if _, err := f.db.CreateOutbound(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	o.State = store.OutCommitting
+	if err := f.db.UpdateOutbound(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.q.Enqueue(context.Background(), pipeline.TypeAck, id)
+	f.mustRun()
+	if n := f.smtp.Count(); n != 0 {
+		t.Fatalf("the acknowledgement was sent again after a crash at commit (%d)", n)
+	}
+	got, err := f.db.OutboundByMessageID(context.Background(), o.MessageID)
+	if err != nil || got.State != store.OutSent || !strings.Contains(got.Reason, "unconfirmed") {
+		t.Fatalf("send record after recovery: %+v %v", got, err)
+	}
+	if in := f.inbound(id); !in.AckDone || in.Status != store.StatusDone {
+		t.Fatalf("inbound after recovery: %+v", in)
+	}
+}

@@ -38,11 +38,12 @@ type SMTPServer struct {
 	connWG   sync.WaitGroup
 	mu       sync.Mutex
 	msgs     []Received
-	changed  chan struct{} // closed and replaced on every new message
+	changed  chan struct{} // closed and replaced on every new message and DATA line
 	fault    Fault
 	fired    int
 	accepted int
 	conns    map[*trackedConn]struct{}
+	partial  map[*session][]byte // DATA content being received, by session
 	closed   bool
 }
 
@@ -82,6 +83,10 @@ type Fault struct {
 	// Hang stalls in DATA: the server reads the whole message, waits this
 	// long without a word, then answers 451 and records nothing.
 	Hang time.Duration
+	// Drop closes the connection in DATA once the whole message, final dot
+	// included, has been read, without a reply; nothing is recorded. The
+	// client cannot tell whether the message was kept.
+	Drop bool
 	// Times is how often the fault fires before service returns to normal;
 	// 0 means until the next SetFault.
 	Times int
@@ -129,6 +134,7 @@ func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
 		served:  make(chan struct{}),
 		changed: make(chan struct{}),
 		conns:   map[*trackedConn]struct{}{},
+		partial: map[*session][]byte{},
 	}
 	for _, o := range opts {
 		o(&s.opts)
@@ -248,6 +254,58 @@ func (s *SMTPServer) WaitFor(n int, timeout time.Duration) []Received {
 	}
 }
 
+// Receiving returns the content received so far of each DATA transaction
+// not answered yet, in no particular order: its final dot has not arrived,
+// or the server is still deciding (Hang). Content is published a whole line
+// at a time, dot-unstuffed, as Received.Raw will hold it. A message leaves
+// Receiving as it is recorded, at the same moment.
+func (s *SMTPServer) Receiving() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.receivingLocked()
+}
+
+func (s *SMTPServer) receivingLocked() [][]byte {
+	out := make([][]byte, 0, len(s.partial))
+	for _, p := range s.partial {
+		out = append(out, slices.Clone(p))
+	}
+	return out
+}
+
+// WaitReceiving waits until cond holds for Receiving() or timeout passed,
+// and reports whether it held.
+func (s *SMTPServer) WaitReceiving(cond func(open [][]byte) bool, timeout time.Duration) bool {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		open, ch := s.receivingLocked(), s.changed
+		s.mu.Unlock()
+		if cond(open) {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return false
+		}
+	}
+}
+
+// receiving publishes the content of ss's DATA received so far; nil ends it.
+func (s *SMTPServer) receiving(ss *session, content []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if content == nil {
+		delete(s.partial, ss)
+	} else {
+		s.partial[ss] = content
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
 // fire reports whether the current fault matches, counting it down.
 func (s *SMTPServer) fire(match func(Fault) bool) (Fault, bool) {
 	s.mu.Lock()
@@ -274,7 +332,9 @@ func (s *SMTPServer) codeAt(st Stage) error {
 	return &smtp.SMTPError{Code: f.Code, EnhancedCode: smtp.EnhancedCodeNotSet, Message: "fault injected"}
 }
 
-func (s *SMTPServer) record(r Received) {
+// record adds r, received in ss, and ends ss's entry in Receiving at the
+// same moment.
+func (s *SMTPServer) record(ss *session, r Received) {
 	if e, err := message.Read(bytes.NewReader(r.Raw)); e != nil {
 		r.Header = mail.Header{Header: e.Header}
 		r.MessageID, _ = r.Header.MessageID()
@@ -284,6 +344,7 @@ func (s *SMTPServer) record(r Received) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, r)
+	delete(s.partial, ss)
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
@@ -345,6 +406,7 @@ func (c *trackedConn) Close() error {
 // session is one SMTP session.
 type session struct {
 	s    *SMTPServer
+	conn *smtp.Conn
 	tls  bool
 	user string
 	from string
@@ -353,7 +415,7 @@ type session struct {
 
 func (s *SMTPServer) newSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
-	return &session{s: s, tls: isTLS}, nil
+	return &session{s: s, conn: c, tls: isTLS}, nil
 }
 
 func (ss *session) AuthMechanisms() []string { return ss.s.opts.mechs }
@@ -403,9 +465,15 @@ func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (ss *session) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
+	defer ss.s.receiving(ss, nil) // unless record ended it
+	raw, err := ss.readData(r)
 	if err != nil {
 		return err
+	}
+	if _, ok := ss.s.fire(func(f Fault) bool { return f.Drop }); ok {
+		ss.s.receiving(ss, nil)
+		_ = ss.conn.Conn().Close() // no reply: go-smtp's write of it fails
+		return errors.New("connection dropped (fault injected)")
 	}
 	if f, ok := ss.s.fire(func(f Fault) bool { return f.Hang > 0 }); ok {
 		timer := time.NewTimer(f.Hang)
@@ -419,8 +487,31 @@ func (ss *session) Data(r io.Reader) error {
 	if err := ss.s.codeAt(AtData); err != nil {
 		return err
 	}
-	ss.s.record(Received{From: ss.from, To: slices.Clone(ss.to), Raw: raw, At: time.Now(), TLS: ss.tls, User: ss.user})
+	ss.s.record(ss, Received{From: ss.from, To: slices.Clone(ss.to), Raw: raw, At: time.Now(), TLS: ss.tls, User: ss.user})
 	return nil
+}
+
+// readData reads the content of DATA up to the final dot, publishing it to
+// Receiving at every line end. go-smtp's reader fills the whole buffer it is
+// given before it returns, so it is read a byte at a time.
+func (ss *session) readData(r io.Reader) ([]byte, error) {
+	var raw []byte
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n == 1 {
+			raw = append(raw, b[0])
+			if b[0] == '\n' {
+				ss.s.receiving(ss, raw[:len(raw):len(raw)])
+			}
+		}
+		if err == io.EOF {
+			return raw, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func (ss *session) Reset() { ss.from, ss.to = "", nil }

@@ -3,6 +3,9 @@ package testenv
 import (
 	"crypto/tls"
 	"errors"
+	"io"
+	"net"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +216,78 @@ func TestSMTPServerStopsUnused(t *testing.T) {
 	noLeak(t)
 	for range 50 {
 		t.Run("", func(t *testing.T) { StartSMTP(t) })
+	}
+}
+
+func TestSMTPServerReceiving(t *testing.T) {
+	noLeak(t)
+	s := StartSMTP(t)
+	nc, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := textproto.NewConn(nc)
+	t.Cleanup(func() { _ = c.Close() })
+	step := func(want int, format string, args ...any) {
+		t.Helper()
+		if format != "" {
+			if err := c.PrintfLine(format, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, msg, err := c.ReadResponse(want); err != nil {
+			t.Fatalf("%q: %v %s", format, err, msg)
+		}
+	}
+	step(220, "")
+	step(250, "EHLO client.test")
+	step(250, "MAIL FROM:<a@example.com>")
+	step(250, "RCPT TO:<b@example.com>")
+	step(354, "DATA")
+	if len(s.Receiving()) != 0 {
+		t.Fatal("content before any line")
+	}
+	is := func(want string) func([][]byte) bool {
+		return func(open [][]byte) bool { return len(open) == 1 && string(open[0]) == want }
+	}
+	if _, err := io.WriteString(nc, "Subject: x\r\n\r\n..stuffed\r\npartial"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.WaitReceiving(is("Subject: x\r\n\r\n.stuffed\r\n"), 10*time.Second) {
+		t.Fatalf("Receiving = %q", s.Receiving())
+	}
+	if _, err := io.WriteString(nc, " line\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if !s.WaitReceiving(is("Subject: x\r\n\r\n.stuffed\r\npartial line\r\n"), 10*time.Second) {
+		t.Fatalf("Receiving = %q", s.Receiving())
+	}
+	if s.Count() != 0 {
+		t.Fatal("recorded before the final dot")
+	}
+	step(250, ".")
+	if got := s.Messages(); len(got) != 1 || string(got[0].Raw) != "Subject: x\r\n\r\n.stuffed\r\npartial line\r\n" {
+		t.Fatalf("messages %+v", got)
+	}
+	if open := s.Receiving(); len(open) != 0 {
+		t.Fatalf("still receiving %q after the reply", open)
+	}
+}
+
+func TestSMTPServerDrop(t *testing.T) {
+	noLeak(t)
+	s := StartSMTP(t)
+	s.SetFault(Fault{Drop: true, Times: 1})
+	c := dial(t, s)
+	err := send(c, "a@example.com", "b@example.com", testMsg)
+	var se *smtp.SMTPError
+	if err == nil || errors.As(err, &se) {
+		t.Fatalf("send = %v; want the connection to drop without a reply", err)
+	}
+	if s.Count() != 0 || s.FaultsFired() != 1 || len(s.Receiving()) != 0 {
+		t.Fatalf("Count %d, FaultsFired %d, Receiving %q", s.Count(), s.FaultsFired(), s.Receiving())
+	}
+	if err := send(dial(t, s), "a@example.com", "b@example.com", testMsg); err != nil {
+		t.Fatalf("after the drop: %v", err)
 	}
 }

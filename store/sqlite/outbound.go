@@ -59,7 +59,7 @@ func scanOutbound(s scanner) (*store.Outbound, error) {
 
 func validOutState(s store.OutboundState) bool {
 	switch s {
-	case store.OutPending, store.OutSent, store.OutSuppressed, store.OutFailed:
+	case store.OutPending, store.OutCommitting, store.OutSent, store.OutSuppressed, store.OutFailed:
 		return true
 	}
 	return false
@@ -163,7 +163,7 @@ func (d *DB) UpdateOutbound(ctx context.Context, o *store.Outbound) error {
 				return err
 			}
 		}
-		if o.State != cur.State && o.State != store.OutPending {
+		if o.State != cur.State && o.State != store.OutPending && o.State != store.OutCommitting {
 			detail := cur.Kind + " to " + cur.Recipient
 			if o.Reason != "" {
 				detail += ": " + o.Reason
