@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestBadInputRoutedToPerson checks that a message over a parsing limit is

@@ -29,6 +29,9 @@ type MessageIDMinter interface {
 
 // Acknowledger owns the acknowledgement policy and its dependencies.
 type Acknowledger struct {
+	// Enabled turns acknowledgements on; when off every one is suppressed
+	// (and recorded as such).
+	Enabled   bool
 	Sender    Sender
 	Templates *templates.Set
 	IDs       MessageIDMinter
@@ -69,6 +72,11 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	if in.Status != store.StatusRegistered || in.AckDone {
 		return next(ctx, h.Tasks, in)
 	}
+	if in.Automated != "" {
+		// Automated mail is never acknowledged (invariant 3); a re-run
+		// after a crash in registerAutomated lands here.
+		return h.ackDone(ctx, in)
+	}
 	m, err := h.Store.Normalised(ctx, in.ID)
 	if err != nil {
 		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
@@ -81,6 +89,11 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	rcpt := replyAddress(m)
 	rcpt.Addr = strings.ToLower(strings.TrimSpace(rcpt.Addr))
 
+	if rcpt.Addr == "" {
+		h.Log.Info("acknowledgement suppressed", "inbound_id", in.ID, "reason", SuppressNoAddress)
+		h.event(ctx, in, ref, "ack.suppressed", SuppressNoAddress)
+		return h.ackDone(ctx, in)
+	}
 	o := &store.Outbound{
 		InboundID: in.ID, Kind: "ack", Ref: ref,
 		MessageID: a.IDs.New("ack", in.ID),
@@ -162,7 +175,12 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	default:
 		o.State, o.LastError = store.OutPending, sendErr.Error()
 	}
-	if err := h.Store.UpdateOutbound(ctx, o); err != nil {
+	// Record the outcome even if the task's context ended during the send
+	// (a lease lost to a Redis outage): a record left "committing" would
+	// count an acknowledgement that never left as sent.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := h.Store.UpdateOutbound(rctx, o); err != nil {
 		return fmt.Errorf("pipeline: record ack of inbound %d: %w", in.ID, err)
 	}
 	switch o.State {
@@ -207,6 +225,8 @@ func (h *Handlers) ackTarget(ctx context.Context, in *store.Inbound) (ref store.
 func (h *Handlers) suppress(ctx context.Context, in *store.Inbound, rcpt string, ref store.Ref, opened bool) (string, error) {
 	a := h.Acks
 	switch {
+	case !a.Enabled:
+		return SuppressDisabled, nil
 	case in.Automated != "":
 		return SuppressAutomated, nil
 	case !opened && !a.Followups:

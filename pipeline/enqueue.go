@@ -10,16 +10,34 @@ import (
 )
 
 // Enqueuer puts pipeline tasks on asynq. Enqueueing a step that is already
-// queued, running or waiting to retry is a no-op.
+// queued, running or waiting to retry is a no-op; one that asynq archived
+// (retries exhausted without the row being marked failed, e.g. a worker
+// killed every time) returns an *ArchivedError.
 type Enqueuer struct {
-	client   *asynq.Client
-	maxRetry int
+	client    *asynq.Client
+	inspector *asynq.Inspector
+	maxRetry  int
 }
 
 // NewEnqueuer returns an Enqueuer on the given Redis client (which it does
 // not close).
 func NewEnqueuer(rc redis.UniversalClient, maxRetry int) *Enqueuer {
-	return &Enqueuer{client: asynq.NewClientFromRedisClient(rc), maxRetry: maxRetry}
+	return &Enqueuer{
+		client:    asynq.NewClientFromRedisClient(rc),
+		inspector: asynq.NewInspectorFromRedisClient(rc),
+		maxRetry:  maxRetry,
+	}
+}
+
+// ArchivedError says a step's task is in asynq's archive: it will not run
+// again by itself.
+type ArchivedError struct {
+	Type    string
+	LastErr string
+}
+
+func (e *ArchivedError) Error() string {
+	return fmt.Sprintf("pipeline: %s was archived by asynq: %s", e.Type, e.LastErr)
 }
 
 // EnqueueNormalise starts the pipeline for an accepted message; it
@@ -35,7 +53,14 @@ func (e *Enqueuer) Enqueue(ctx context.Context, typ string, inboundID int64) err
 		asynq.Queue(queueOf(typ)),
 		asynq.MaxRetry(e.maxRetry),
 	)
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		info, ierr := e.inspector.GetTaskInfo(queueOf(typ), TaskID(typ, inboundID))
+		if ierr == nil && info.State == asynq.TaskStateArchived {
+			return &ArchivedError{Type: typ, LastErr: info.LastErr}
+		}
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("pipeline: enqueue %s for inbound %d: %w", typ, inboundID, err)
 	}
 	return nil

@@ -112,7 +112,7 @@ func newFixture(t *testing.T, tune func(*pipeline.Acknowledger)) *fixture {
 		now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	own := []string{"support@" + domain}
 	acks := &pipeline.Acknowledger{
-		Sender: sender, Templates: tmpl, IDs: ids, Domain: domain,
+		Enabled: true, Sender: sender, Templates: tmpl, IDs: ids, Domain: domain,
 		From: "Example Support <support@" + domain + ">", Company: "Example",
 		PerRecipient: 30, PerCase: 10, Window: 10 * time.Minute, Own: own,
 	}

@@ -139,6 +139,7 @@ func (h *Handlers) load(ctx context.Context, t *asynq.Task) (*store.Inbound, err
 func (h *Handlers) fail(ctx context.Context, in *store.Inbound, reason string) error {
 	w := &store.WorkItem{
 		Queue:     QueueIntakeFailures,
+		Ref:       store.Ref{CaseID: in.CaseID, OrderID: in.OrderID},
 		InboundID: in.ID,
 		Priority:  store.PriorityHigh,
 		DueAt:     h.Now().Add(h.SLA.High),

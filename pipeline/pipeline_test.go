@@ -389,3 +389,69 @@ func TestAckAfterCrashAtCommit(t *testing.T) {
 		t.Fatalf("inbound after recovery: %+v", in)
 	}
 }
+
+func TestAcksDisabled(t *testing.T) {
+	f := newFixture(t, func(a *pipeline.Acknowledger) { a.Enabled = false })
+	id := f.deliver("support", mail("ann@customer.example", "Hi", "m1@customer.example", "", "Hello"))
+	f.mustRun()
+	if n := f.smtp.Count(); n != 0 {
+		t.Fatalf("%d acks with acknowledgements disabled", n)
+	}
+	if in := f.inbound(id); in.Status != store.StatusDone || in.CaseID == 0 {
+		t.Fatalf("inbound: %+v", in)
+	}
+}
+
+func TestNoReplyAddress(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.deliver("support", []byte("From: John Smith\r\nSubject: hi\r\nMessage-ID: <n1@x>\r\n\r\nhello\r\n"))
+	f.mustRun()
+	if in := f.inbound(id); in.Status != store.StatusDone || in.CaseID == 0 || !in.AckDone {
+		t.Fatalf("a message without an address: %+v", in)
+	}
+}
+
+func TestForgedBounceMarksOnlyOurRecipient(t *testing.T) {
+	f := newFixture(t, nil)
+	f.deliver("support", mail("eve@attacker.example", "Hi", "m1@attacker.example", "", "Hello"))
+	f.mustRun()
+	ack := f.smtp.Messages()[0].MessageID
+	dsn := "From: MAILER-DAEMON@attacker.example\r\nSubject: Undelivered Mail\r\nMessage-ID: <b1@attacker.example>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=bb\r\n\r\n" +
+		"--bb\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--bb\r\nContent-Type: message/delivery-status\r\n\r\n" +
+		"Reporting-MTA: dns; x\r\n\r\nFinal-Recipient: rfc822; victim@customer.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n" +
+		"--bb\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <" + ack + ">\r\n\r\n--bb--\r\n"
+	f.deliver("support", []byte(dsn))
+	f.mustRun()
+	if failing, _ := f.db.AddressFailing(context.Background(), "victim@customer.example"); failing {
+		t.Fatal("a forged bounce marked an address that was never our recipient as failing")
+	}
+}
+
+func TestSameMessageInTwoMailboxes(t *testing.T) {
+	f := newFixture(t, nil)
+	raw := mail("ann@customer.example", "Order question", "m1@customer.example", "", "Hello")
+	a := f.deliver("support", raw)
+	f.mustRun()
+	b := f.deliver("orders", raw)
+	f.mustRun()
+	if f.inbound(a).CaseID == 0 || f.inbound(b).CaseID != f.inbound(a).CaseID || f.inbound(b).OrderID != 0 {
+		t.Fatalf("copies: %+v / %+v", f.inbound(a), f.inbound(b))
+	}
+	if n := f.smtp.Count(); n != 1 {
+		t.Fatalf("%d acks for one message delivered twice", n)
+	}
+}
+
+func TestAutomatedStepsRerun(t *testing.T) {
+	f := newFixture(t, nil)
+	id := f.deliver("support", mail("news@list.example", "News", "l1@list.example", "List-Id: <news.list.example>\r\n", "News"))
+	f.mustRun()
+	for _, typ := range []string{pipeline.TypeAck, pipeline.TypeRoute} {
+		_ = f.q.Enqueue(context.Background(), typ, id)
+	}
+	f.mustRun()
+	if in := f.inbound(id); in.Status != store.StatusDone || in.Automated == "" {
+		t.Fatalf("automated row after re-runs: %+v", in)
+	}
+}

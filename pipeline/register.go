@@ -63,7 +63,7 @@ func (h *Handlers) HandleRegister(ctx context.Context, t *asynq.Task) error {
 	}
 	if !th.ref.IsZero() {
 		if err := h.Store.AttachInbound(ctx, in.ID, th.ref, th.flag); err != nil {
-			return fmt.Errorf("pipeline: attach inbound %d: %w", in.ID, err)
+			return permanentIfConflict(fmt.Errorf("pipeline: attach inbound %d: %w", in.ID, err))
 		}
 		h.Log.Info("follow-up attached", "inbound_id", in.ID, "ref", th.number, "flag", th.flag)
 	} else if err := h.registerNew(ctx, in, m, cl); err != nil {
@@ -81,7 +81,7 @@ func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *messag
 			Channel: in.Channel, Customer: customer, Subject: m.Subject,
 		})
 		if err != nil {
-			return fmt.Errorf("pipeline: register order for inbound %d: %w", in.ID, err)
+			return permanentIfConflict(fmt.Errorf("pipeline: register order for inbound %d: %w", in.ID, err))
 		}
 		if created {
 			h.Log.Info("order registered", "inbound_id", in.ID, "order", o.Number, "queue", o.Queue)
@@ -93,7 +93,7 @@ func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *messag
 		Queue: cl.Queue, Channel: in.Channel, Customer: customer, Subject: m.Subject,
 	})
 	if err != nil {
-		return fmt.Errorf("pipeline: register case for inbound %d: %w", in.ID, err)
+		return permanentIfConflict(fmt.Errorf("pipeline: register case for inbound %d: %w", in.ID, err))
 	}
 	if created {
 		h.Log.Info("case registered", "inbound_id", in.ID, "case", c.Number, "queue", c.Queue)
@@ -116,9 +116,17 @@ func (h *Handlers) registerAutomated(ctx context.Context, in *store.Inbound, m *
 	flag := "automated:" + sig.Rule
 	if m.Report != nil && m.Report.Permanent && h.ours(m.Report.OriginalMessageID) {
 		flag = FlagDeliveryFailure
-		for _, rcpt := range m.Report.FailedRecipients {
-			if err := h.Store.MarkAddressFailing(ctx, strings.ToLower(rcpt), "hard bounce: "+m.Subject); err != nil {
-				return fmt.Errorf("pipeline: mark %s failing: %w", rcpt, err)
+		// Only the recipient of the bounced message of ours can be marked:
+		// anyone holding one of our Message-IDs can forge a report naming
+		// other addresses.
+		o, err := h.Store.OutboundByMessageID(ctx, m.Report.OriginalMessageID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("pipeline: bounce of inbound %d: %w", in.ID, err)
+		case containsFold(m.Report.FailedRecipients, o.Recipient):
+			if err := h.Store.MarkAddressFailing(ctx, o.Recipient, "hard bounce: "+m.Subject); err != nil {
+				return fmt.Errorf("pipeline: mark %s failing: %w", o.Recipient, err)
 			}
 			h.Log.Warn("address marked failing", "inbound_id", in.ID, "rule", sig.Rule)
 			h.event(ctx, in, th.ref, "address.failing", "hard bounce of our message "+m.Report.OriginalMessageID)
@@ -172,6 +180,11 @@ func (h *Handlers) findThread(ctx context.Context, m *message.Message) (thread, 
 		}
 	}
 	ids := m.ThreadIDs()
+	if m.MessageID != "" {
+		// The same message delivered to two of our mailboxes (To support@,
+		// Cc orders@) joins the first copy's case instead of opening another.
+		ids = append([]string{m.MessageID}, ids...)
+	}
 	if m.Report != nil && m.Report.OriginalMessageID != "" {
 		ids = append(ids, m.Report.OriginalMessageID)
 	}
@@ -251,6 +264,25 @@ func (h *Handlers) ours(id string) bool {
 // looksOurs reports whether id claims our domain.
 func (h *Handlers) looksOurs(id string) bool {
 	return h.Acks != nil && h.Acks.Domain != "" && strings.HasSuffix(strings.ToLower(id), "@"+strings.ToLower(h.Acks.Domain))
+}
+
+// permanentIfConflict stops retries of a state the store refuses (a
+// message already registered elsewhere): retrying cannot change it, and the
+// failure goes to a person at once.
+func permanentIfConflict(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
+	}
+	return err
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(strings.TrimSpace(x), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // replyAddress is where a reply to m goes: its first Reply-To, else From.

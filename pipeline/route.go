@@ -20,6 +20,10 @@ func (h *Handlers) HandleRoute(ctx context.Context, t *asynq.Task) error {
 	if in.Status != store.StatusRegistered || in.RouteDone {
 		return next(ctx, h.Tasks, in)
 	}
+	if in.Automated != "" {
+		// Filed by registerAutomated; a re-run after a crash lands here.
+		return h.Store.SetRouteDone(ctx, in.ID)
+	}
 	cl, err := h.Store.Classification(ctx, in.ID)
 	if err != nil {
 		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+
+	"github.com/frontdesk/frontdesk/store"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -62,9 +64,13 @@ func retryDelay(n int, _ error, _ *asynq.Task) time.Duration {
 // taskError logs task failures; when a task has exhausted its retries (or
 // refused to retry), the message is marked failed and shown to a person, so
 // an archived task is never a silent loss (invariant 5).
-func (h *Handlers) taskError(ctx context.Context, t *asynq.Task, err error) {
-	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, _ := asynq.GetMaxRetry(ctx)
+func (h *Handlers) taskError(tctx context.Context, t *asynq.Task, err error) {
+	retried, _ := asynq.GetRetryCount(tctx)
+	maxRetry, _ := asynq.GetMaxRetry(tctx)
+	// asynq may call this with the task's context already cancelled (lease
+	// lost, deadline): the failure must still be recorded.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(tctx), 30*time.Second)
+	defer cancel()
 	id, _ := inboundID(t)
 	final := retried >= maxRetry || errors.Is(err, asynq.SkipRetry)
 	h.Log.Warn("task failed", "task", t.Type(), "inbound_id", id, "retried", retried, "final", final, "err", err)
@@ -79,8 +85,33 @@ func (h *Handlers) taskError(ctx context.Context, t *asynq.Task, err error) {
 	if in.Status.Final() {
 		return
 	}
+	if t.Type() == TypeAck {
+		// The acknowledgement gave up (an SMTP outage longer than the retry
+		// budget): the case and its work stand; the failure is recorded on
+		// the send record and the case's events, not on the message.
+		h.ackGaveUp(ctx, in, err)
+		return
+	}
 	if ferr := h.fail(ctx, in, fmt.Sprintf("%s gave up after %d attempts: %v", t.Type(), retried+1, err)); ferr != nil {
 		h.Log.Error("task archived; failure not recorded", "task", t.Type(), "inbound_id", id, "err", ferr)
+	}
+}
+
+// Archived marks a row failed whose next step asynq archived: it satisfies
+// Sweeper.Archived.
+func (h *Handlers) Archived(ctx context.Context, in *store.Inbound, reason string) error {
+	if in.Status == store.StatusRegistered && !in.AckDone && in.RouteDone {
+		h.ackGaveUp(ctx, in, errors.New(reason))
+		return nil
+	}
+	return h.fail(ctx, in, reason)
+}
+
+func (h *Handlers) ackGaveUp(ctx context.Context, in *store.Inbound, cause error) {
+	// The send record keeps its last error; the event makes it visible.
+	h.event(ctx, in, store.Ref{CaseID: in.CaseID, OrderID: in.OrderID}, "ack.gave_up", cause.Error())
+	if err := h.Store.SetAckDone(ctx, in.ID); err != nil {
+		h.Log.Error("ack gave up; not recorded", "inbound_id", in.ID, "err", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -26,6 +27,9 @@ type Sweeper struct {
 	Batch    int // rows per pass; default 1000
 	Log      *slog.Logger
 	Now      func() time.Time
+	// Archived is called for a row whose next step asynq archived; it
+	// should mark the row failed and show it to a person.
+	Archived func(ctx context.Context, in *store.Inbound, reason string) error
 }
 
 // Run sweeps until ctx is done.
@@ -57,7 +61,12 @@ func (s *Sweeper) SweepOnce(ctx context.Context, before time.Time) int {
 	}
 	n := 0
 	for i := range rows {
-		if err := next(ctx, s.Tasks, &rows[i]); err != nil {
+		err := next(ctx, s.Tasks, &rows[i])
+		var ae *ArchivedError
+		if errors.As(err, &ae) && s.Archived != nil {
+			err = s.Archived(ctx, &rows[i], ae.Error())
+		}
+		if err != nil {
 			s.Log.Warn("sweep: enqueue", "inbound_id", rows[i].ID, "status", rows[i].Status, "err", err)
 			return n
 		}

@@ -110,15 +110,12 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		Store: db, Blobs: blobs, Normaliser: parser, Tasks: enq,
 		Classifier: pipeline.NewClassifier(cfg.Classify.Rules),
 		Acks: &pipeline.Acknowledger{
-			Sender: sender, Templates: tmpl, IDs: ids, Domain: cfg.Instance.Domain,
+			Enabled: cfg.Ack.Enabled, Sender: sender, Templates: tmpl, IDs: ids, Domain: cfg.Instance.Domain,
 			From: cfg.Ack.From, ReplyTo: cfg.Ack.ReplyTo, Company: companyName(cfg.Ack.From),
 			Followups: cfg.Ack.Followups, PerRecipient: cfg.Ack.PerRecipient, PerCase: cfg.Ack.PerCase,
 			Window: cfg.Ack.Window, Own: cfg.OwnAddresses(),
 		},
 		SLA: cfg.SLA, Log: log.With("component", "pipeline"), Now: time.Now,
-	}
-	if !cfg.Ack.Enabled {
-		h.Acks.PerRecipient, h.Acks.PerCase = -1, -1
 	}
 	srv := pipeline.NewServer(rc, cfg.Pipeline, h, log)
 	if err := srv.Start(h.Mux()); err != nil {
@@ -132,9 +129,17 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	defer stopBG()
 	sweeper := &pipeline.Sweeper{
 		Store: db, Tasks: enq, Interval: cfg.Pipeline.SweepInterval, Age: cfg.Pipeline.SweepAge,
-		Log: log.With("component", "sweep"), Now: time.Now,
+		Log: log.With("component", "sweep"), Now: time.Now, Archived: h.Archived,
 	}
 	wg.Go(func() { _ = sweeper.Run(bg) })
+
+	// The API's listener first: a port in use stops start-up before any
+	// mailbox is touched.
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	defer ln.Close()
 
 	// Intake.
 	acc := &intake.Acceptor{Blobs: blobs, Ledger: db, Enqueuer: enq, Log: log.With("component", "intake"), MaxBytes: cfg.Limits.MaxMessageBytes}
@@ -158,10 +163,6 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http listen: %w", err)
-	}
 	log.Info("CSR API listening", "addr", ln.Addr().String(), "mailboxes", len(cfg.Mailbox))
 	if len(cfg.HTTP.Tokens) == 0 {
 		log.Warn("no API tokens configured (http.tokens): the /api/v1 routes refuse every request")
@@ -172,11 +173,13 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 
+	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down: stopping intake")
-	case err := <-httpErr:
-		log.Error("http server stopped", "err", err)
+	case runErr = <-httpErr:
+		log.Error("http server stopped; shutting down", "err", runErr)
+		runErr = fmt.Errorf("http server: %w", runErr)
 	}
 	// Stop intake first so nothing new arrives, then the API, then drain
 	// the workers (deferred srv.Shutdown), then close the store.
@@ -187,7 +190,7 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	_ = hs.Shutdown(shctx)
 	stopBG()
 	log.Info("draining in-flight tasks")
-	return nil
+	return runErr
 }
 
 // ready is the readiness check: the store and Redis answer.
