@@ -345,7 +345,7 @@ type Store interface {
 	// thread of o.Ref as an outbound message.
 	UpdateOutbound(ctx context.Context, o *Outbound) error
 	OutboundByMessageID(ctx context.Context, messageID string) (*Outbound, error)
-	// CountSent counts outbound mail sent (or pending) to recipient, and for
+	// CountSent counts outbound mail sent (or pending, or committing) to recipient, and for
 	// ref, since the given time: the loop caps of invariant 3.
 	CountSent(ctx context.Context, recipient string, ref Ref, since time.Time) (toRecipient, forRef int, err error)
 	// MarkAddressFailing records a hard bounce for addr; AddressFailing
@@ -386,7 +386,12 @@ type Store interface {
 	Checkpoint(ctx context.Context, source string) (Checkpoint, error)
 	SaveCheckpoint(ctx context.Context, cp Checkpoint) error
 
-	// AddEvent appends to the audit trail; Events lists ref's events.
+	// AddEvent appends to the audit trail; Events lists ref's events. A
+	// backend records the events of its own changes in the same
+	// transaction (case.created, order.created, message.attached,
+	// case.status, inbound.failed, outbound.sent/failed/suppressed,
+	// work.created/claimed/released/completed, with the lease owner as the
+	// actor of work.*), so callers add only events the store cannot know.
 	AddEvent(ctx context.Context, e Event) error
 	Events(ctx context.Context, ref Ref) ([]Event, error)
 

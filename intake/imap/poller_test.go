@@ -85,6 +85,10 @@ func TestRestartDoesNotRetake(t *testing.T) {
 		rec, cps := newRecorder(), newCheckpoints()
 		r := start(t, cfg, rec, cps)
 		eventually(t, "accepted", func() bool { return rec.has(want...) })
+		// Stop only once the checkpoint covers them all: a stop between the
+		// last Accept and its checkpoint would (rightly) fetch it again.
+		newest := srv.Messages(t, "INBOX")[len(want)-1].UID
+		eventually(t, "checkpointed", func() bool { return cps.get("imap:"+cfg.Name).LastUID >= uint32(newest) })
 		r.stop(t)
 		calls := rec.callCount("")
 

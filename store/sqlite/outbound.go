@@ -30,13 +30,13 @@ const (
 		VALUES (?, ?, ?, 'out', ?, '', ?, '', ?)
 		ON CONFLICT (outbound_id) WHERE outbound_id IS NOT NULL DO NOTHING`
 	// Mail counts against the caps from the moment it is recorded: sent
-	// mail at its sending time, pending mail at its creation.
+	// mail at its sending time, pending and committing mail at its creation.
 	qCountToRecipient = `SELECT count(*) FROM outbound
-		WHERE rcpt_key = ? AND state IN ('pending', 'sent') AND coalesce(sent_at, created_at) >= ?`
+		WHERE rcpt_key = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?`
 	qCountForCase = `SELECT count(*) FROM outbound
-		WHERE case_id = ? AND state IN ('pending', 'sent') AND coalesce(sent_at, created_at) >= ?`
+		WHERE case_id = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?`
 	qCountForOrder = `SELECT count(*) FROM outbound
-		WHERE order_id = ? AND state IN ('pending', 'sent') AND coalesce(sent_at, created_at) >= ?`
+		WHERE order_id = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?`
 )
 
 func scanOutbound(s scanner) (*store.Outbound, error) {
