@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/net/idna"
+
+	"github.com/frontdesk/frontdesk/internal/oneline"
 )
 
 // Bounds on header values.
@@ -29,20 +31,7 @@ const (
 // trimmed; the result is cut to limit runes. It is what a header injection
 // attempt (H4) turns into.
 func cleanText(s string, limit int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > limit {
-		s = strings.TrimSpace(string([]rune(s)[:limit]))
-	}
-	return s
+	return oneline.Cut(oneline.Clean(s), limit, false)
 }
 
 // encodeText returns the header form of the clean unstructured text s

@@ -2,8 +2,9 @@ package templates
 
 import (
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/frontdesk/frontdesk/internal/oneline"
 )
 
 // Length caps for text that came from customers. They keep an
@@ -20,21 +21,7 @@ const (
 // NUL, tabs, bidi overrides...) become spaces, runs of space collapse, and the
 // result is trimmed and cut to limit runes with an ellipsis.
 func cleanLine(s string, limit int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, s)
-	s = collapseSpace(s)
-	if utf8.RuneCountInString(s) > limit {
-		r := []rune(s)
-		s = strings.TrimSpace(string(r[:limit-1])) + "…"
-	}
-	return s
+	return oneline.Cut(oneline.Clean(s), limit, true)
 }
 
 func collapseSpace(s string) string {

@@ -9,25 +9,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/frontdesk/frontdesk/internal/testenv"
 )
 
-// mountTmpfs mounts a real tmpfs with opts on a fresh directory (root only),
-// so full and read-only file systems are the kernel's, not simulated.
-func mountTmpfs(t *testing.T, opts string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
-	return dir
-}
-
 func TestPutDiskFull(t *testing.T) {
-	dir := mountTmpfs(t, "size=256k,mode=0700")
+	dir := testenv.MountTmpfs(t, "size=256k,mode=0700")
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +47,7 @@ func TestPutReadOnly(t *testing.T) {
 		}
 		return
 	}
-	dir := mountTmpfs(t, "size=1m,mode=0700")
+	dir := testenv.MountTmpfs(t, "size=1m,mode=0700")
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -10,29 +10,16 @@ import (
 
 	"github.com/frontdesk/frontdesk/message"
 	"github.com/frontdesk/frontdesk/store"
-)
 
-// mountTmpfs mounts a real tmpfs with opts on a fresh directory (root only),
-// so a full or read-only disk is the kernel's, not simulated.
-func mountTmpfs(t *testing.T, opts string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
-	return dir
-}
+	"github.com/frontdesk/frontdesk/internal/testenv"
+)
 
 // TestDiskFull fills the file system under the database: writes fail with a
 // temporary error (F8) and the database is intact and writable once space
 // is freed.
 func TestDiskFull(t *testing.T) {
 	ctx := t.Context()
-	dir := mountTmpfs(t, "size=2m,mode=0700")
+	dir := testenv.MountTmpfs(t, "size=2m,mode=0700")
 	d, err := Open(ctx, filepath.Join(dir, "fd.db"), testLog(t))
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +73,7 @@ func TestDiskFull(t *testing.T) {
 func TestReadOnlyDisk(t *testing.T) {
 	ctx := t.Context()
 	const opts = "size=8m,mode=0700"
-	dir := mountTmpfs(t, opts)
+	dir := testenv.MountTmpfs(t, opts)
 	path := filepath.Join(dir, "fd.db")
 	d, err := Open(ctx, path, testLog(t))
 	if err != nil {
