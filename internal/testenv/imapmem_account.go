@@ -275,10 +275,13 @@ func appendRetry(c *imapclient.Client, folder string, m StoredMessage) error {
 	for attempt := 0; ; attempt++ {
 		_, err := AppendIMAP(c, folder, m.Raw, settableFlags(m.Flags)...)
 		var ie *imap.Error
-		if err == nil || attempt == 5 || !errors.As(err, &ie) || ie.Type != imap.StatusResponseTypeNo {
+		// Dovecot answers NO [TRYCREATE] "Mailbox was deleted under us"
+		// while another session (the poller's) still holds the old index;
+		// on a loaded machine that lasts a while.
+		if err == nil || attempt == 40 || !errors.As(err, &ie) || ie.Type != imap.StatusResponseTypeNo {
 			return err
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(min(time.Duration(attempt+1)*10*time.Millisecond, 200*time.Millisecond))
 		if err := c.Create(folder, nil).Wait(); err != nil && (!errors.As(err, &ie) || ie.Code != imap.ResponseCodeAlreadyExists) {
 			return err
 		}
