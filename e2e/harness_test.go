@@ -243,7 +243,7 @@ func (e *env) waitSettled(db *sqlite.DB, want int, timeout time.Duration) {
 	for time.Now().Before(deadline) {
 		n, err := countInbound(db)
 		if err == nil {
-			rows, err := db.Unfinished(context.Background(), time.Now().Add(time.Hour), 10)
+			rows, err := db.Unfinished(context.Background(), time.Now().Add(time.Hour), store.Cursor{}, 10)
 			if err == nil && n >= want && len(rows) == 0 {
 				return
 			}

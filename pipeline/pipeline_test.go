@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -453,5 +454,27 @@ func TestAutomatedStepsRerun(t *testing.T) {
 	f.mustRun()
 	if in := f.inbound(id); in.Status != store.StatusDone || in.Automated == "" {
 		t.Fatalf("automated row after re-runs: %+v", in)
+	}
+}
+
+// TestSweeperPagesThroughAll: more unfinished rows than one batch are all
+// re-enqueued in one pass (a backlog of old rows must not hide newer ones).
+func TestSweeperPagesThroughAll(t *testing.T) {
+	f := newFixture(t, nil)
+	for i := range 5 {
+		f.deliver("support", mail("ann@customer.example", "Hi", fmt.Sprintf("p%d@customer.example", i), "", "Hello"))
+	}
+	for { // Redis lost every task
+		if _, ok := f.q.pop(); !ok {
+			break
+		}
+	}
+	s := &pipeline.Sweeper{Store: f.db, Tasks: f.q, Log: f.h.Log, Now: time.Now, Batch: 2}
+	if n := s.SweepOnce(context.Background(), time.Now().Add(time.Minute)); n != 5 {
+		t.Fatalf("sweep re-enqueued %d of 5 with batches of 2", n)
+	}
+	f.mustRun()
+	if f.smtp.Count() != 5 {
+		t.Fatalf("%d acks after the sweep, want 5", f.smtp.Count())
 	}
 }

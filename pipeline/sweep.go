@@ -11,7 +11,7 @@ import (
 
 // Unfinished lists inbound rows whose pipeline is not finished.
 type Unfinished interface {
-	Unfinished(ctx context.Context, before time.Time, limit int) ([]store.Inbound, error)
+	Unfinished(ctx context.Context, before time.Time, after store.Cursor, limit int) ([]store.Inbound, error)
 }
 
 // Sweeper re-enqueues the next step of every unfinished inbound row: all of
@@ -47,30 +47,37 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	}
 }
 
-// SweepOnce re-enqueues unfinished rows last updated before `before`, and
-// returns how many it enqueued for.
+// SweepOnce re-enqueues unfinished rows last updated before `before`, page
+// by page through all of them, and returns how many it enqueued for.
 func (s *Sweeper) SweepOnce(ctx context.Context, before time.Time) int {
 	batch := s.Batch
 	if batch <= 0 {
 		batch = 1000
 	}
-	rows, err := s.Store.Unfinished(ctx, before, batch)
-	if err != nil {
-		s.Log.Warn("sweep: list unfinished", "err", err)
-		return 0
-	}
 	n := 0
-	for i := range rows {
-		err := next(ctx, s.Tasks, &rows[i])
-		var ae *ArchivedError
-		if errors.As(err, &ae) && s.Archived != nil {
-			err = s.Archived(ctx, &rows[i], ae.Error())
-		}
+	var after store.Cursor
+	for ctx.Err() == nil {
+		rows, err := s.Store.Unfinished(ctx, before, after, batch)
 		if err != nil {
-			s.Log.Warn("sweep: enqueue", "inbound_id", rows[i].ID, "status", rows[i].Status, "err", err)
-			return n
+			s.Log.Warn("sweep: list unfinished", "err", err)
+			break
 		}
-		n++
+		for i := range rows {
+			err := next(ctx, s.Tasks, &rows[i])
+			var ae *ArchivedError
+			if errors.As(err, &ae) && s.Archived != nil {
+				err = s.Archived(ctx, &rows[i], ae.Error())
+			}
+			if err != nil {
+				s.Log.Warn("sweep: enqueue", "inbound_id", rows[i].ID, "status", rows[i].Status, "err", err)
+				return n
+			}
+			n++
+		}
+		if len(rows) < batch {
+			break
+		}
+		after = store.CursorOf(rows[len(rows)-1])
 	}
 	if n > 0 {
 		s.Log.Info("sweep re-enqueued unfinished messages", "count", n)

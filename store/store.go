@@ -260,6 +260,16 @@ type Event struct {
 	Detail    string
 }
 
+// Cursor is a position in the Unfinished order: after the row updated at
+// UpdatedAt with id ID.
+type Cursor struct {
+	UpdatedAt time.Time
+	ID        int64
+}
+
+// CursorOf is the cursor just after in.
+func CursorOf(in Inbound) Cursor { return Cursor{UpdatedAt: in.UpdatedAt, ID: in.ID} }
+
 // Checkpoint is an IMAP mailbox's progress: UIDVALIDITY and the last UID
 // accepted.
 type Checkpoint struct {
@@ -300,8 +310,10 @@ type Store interface {
 	AcceptInbound(ctx context.Context, in *Inbound) (created bool, err error)
 	Inbound(ctx context.Context, id int64) (*Inbound, error)
 	// Unfinished lists inbound rows whose status is not final and that were
-	// last updated before `before`, oldest first.
-	Unfinished(ctx context.Context, before time.Time, limit int) ([]Inbound, error)
+	// last updated before `before`, oldest first, starting after the cursor
+	// (the zero Cursor starts at the oldest): a caller pages through all of
+	// them with the cursor of the last row it got.
+	Unfinished(ctx context.Context, before time.Time, after Cursor, limit int) ([]Inbound, error)
 
 	// SaveNormalised stores the normalised message of inbound id (replacing
 	// any earlier one) and moves it to StatusNormalised if it was accepted.

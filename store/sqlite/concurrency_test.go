@@ -115,7 +115,7 @@ func TestBusyIsTemporary(t *testing.T) {
 		t.Fatalf("transaction under a foreign write lock: %v; want a temporary error", err)
 	}
 	// Reads go on beside the writer (WAL).
-	if _, err := d.Unfinished(ctx, time.Now(), 10); err != nil {
+	if _, err := d.Unfinished(ctx, time.Now(), store.Cursor{}, 10); err != nil {
 		t.Fatalf("read under a foreign write lock: %v", err)
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {

@@ -23,7 +23,9 @@ const (
 	qInboundByID  = `SELECT ` + inboundCols + ` FROM inbound WHERE id = ?`
 	qInboundState = `SELECT status, case_id, order_id FROM inbound WHERE id = ?`
 	qUnfinished   = `SELECT ` + inboundCols + ` FROM inbound
-		WHERE status NOT IN ('done', 'failed') AND updated_at < ? ORDER BY updated_at, id LIMIT ?`
+		WHERE status NOT IN ('done', 'failed') AND updated_at < ?
+			AND (updated_at > ? OR (updated_at = ? AND id > ?))
+		ORDER BY updated_at, id LIMIT ?`
 	qFailed = `SELECT ` + inboundCols + ` FROM inbound
 		WHERE status = 'failed' ORDER BY updated_at DESC, id DESC LIMIT ?`
 	// A step's flag is set; the row is done when both steps are and it
@@ -150,9 +152,13 @@ func (d *DB) Inbound(ctx context.Context, id int64) (*store.Inbound, error) {
 }
 
 // Unfinished lists rows whose status is not final, last updated before
-// before, oldest first. limit <= 0 means 100.
-func (d *DB) Unfinished(ctx context.Context, before time.Time, limit int) ([]store.Inbound, error) {
-	rows, err := d.r.query(ctx, qUnfinished, ts(before), defLimit(limit))
+// before, oldest first, after the cursor. limit <= 0 means 100.
+func (d *DB) Unfinished(ctx context.Context, before time.Time, after store.Cursor, limit int) ([]store.Inbound, error) {
+	var at int64 = -1 << 63
+	if !after.UpdatedAt.IsZero() {
+		at = ts(after.UpdatedAt)
+	}
+	rows, err := d.r.query(ctx, qUnfinished, ts(before), at, at, after.ID, defLimit(limit))
 	if err != nil {
 		return nil, d.wrap("unfinished", err)
 	}

@@ -277,7 +277,7 @@ func testUnfinished(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	future := time.Now().Add(time.Hour)
-	got, err := s.Unfinished(ctx, future, 100)
+	got, err := s.Unfinished(ctx, future, store.Cursor{}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,10 +288,16 @@ func testUnfinished(t *testing.T, s store.Store) {
 	if !slices.Equal(ids, []int64{b.ID, c.ID, a.ID}) {
 		t.Fatalf("Unfinished = %v; want [%d %d %d] (oldest update first, no final rows)", ids, b.ID, c.ID, a.ID)
 	}
-	if got, err := s.Unfinished(ctx, future, 2); err != nil || len(got) != 2 {
-		t.Fatalf("Unfinished limit 2 = %d rows, %v", len(got), err)
+	page, err := s.Unfinished(ctx, future, store.Cursor{}, 2)
+	if err != nil || len(page) != 2 {
+		t.Fatalf("Unfinished limit 2 = %d rows, %v", len(page), err)
 	}
-	if got, err := s.Unfinished(ctx, time.Now().Add(-24*time.Hour), 100); err != nil || len(got) != 0 {
+	// The next page starts after the last row of the first.
+	rest, err := s.Unfinished(ctx, future, store.CursorOf(page[1]), 2)
+	if err != nil || len(rest) != 1 || rest[0].ID != a.ID {
+		t.Fatalf("Unfinished after %d = %+v, %v; want [%d]", page[1].ID, rest, err, a.ID)
+	}
+	if got, err := s.Unfinished(ctx, time.Now().Add(-24*time.Hour), store.Cursor{}, 100); err != nil || len(got) != 0 {
 		t.Fatalf("Unfinished before yesterday = %d rows, %v; want none", len(got), err)
 	}
 }
