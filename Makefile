@@ -40,7 +40,7 @@ bench: deps-test
 
 ## faults: the long forms of the fault and fuzz tests
 faults: deps-test
-	FRONTDESK_FAULTS=long $(GO) test -race -timeout 90m -run 'Crash|Fault|Redis' ./e2e/...
+	FAULTS=long $(GO) test -race -timeout 90m -run 'Crash|Fault|Redis' ./e2e/...
 	$(MAKE) fuzz FUZZTIME=2m
 
 FUZZTIME ?= 20s

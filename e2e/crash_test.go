@@ -13,7 +13,7 @@ import (
 // kills is how many times the crash tests kill the daemon: once in the
 // README's test run, more in `make faults`.
 func kills() int {
-	if os.Getenv("FRONTDESK_FAULTS") == "long" {
+	if os.Getenv("FAULTS") == "long" {
 		return 4
 	}
 	return 1

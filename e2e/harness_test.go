@@ -142,7 +142,14 @@ func (e *env) start() {
 	}
 	cmd := exec.Command(binary, "serve", "-config", e.cfgPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), "GORACE=halt_on_error=1")
+	// The daemon gets only the test's configuration: FRONTDESK_* variables
+	// from the developer's shell would override it (or be refused).
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FRONTDESK_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1")
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
