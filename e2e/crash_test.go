@@ -30,22 +30,34 @@ func burst(t testing.TB, n int) (raws [][]byte, ids map[string]bool) {
 	return raws, ids
 }
 
-// checkExactlyOnce asserts one acknowledgement per customer message and
-// one case each: zero lost, zero duplicated.
+// checkExactlyOnce asserts one case and one acknowledgement per customer
+// message: zero lost, zero duplicated. An acknowledgement is identified by
+// its Message-ID, fixed before the first attempt: when the daemon is killed
+// between the peer's "250" and recording it, the retry sends the same
+// message again, which the recipient's mail system collapses (F2); such
+// copies are counted and reported, and a second Message-ID for one message
+// is a duplicate.
 func checkExactlyOnce(t *testing.T, e *env, smtp *testenv.SMTPServer, ids map[string]bool) {
 	t.Helper()
-	perMsg := map[string]int{}
-	numbers := map[string]int{}
+	perMsg := map[string]map[string]bool{} // customer Message-ID -> ack Message-IDs
+	numbers := map[string]bool{}
+	copies := 0
 	for _, r := range smtp.Messages() {
 		a := parseAck(t, r.Raw)
-		perMsg[a.inReplyTo]++
+		if perMsg[a.inReplyTo] == nil {
+			perMsg[a.inReplyTo] = map[string]bool{}
+		}
+		if perMsg[a.inReplyTo][a.messageID] {
+			copies++
+		}
+		perMsg[a.inReplyTo][a.messageID] = true
 		if m := tagRe.FindStringSubmatch(a.subject); m != nil {
-			numbers[m[2]]++
+			numbers[m[2]] = true
 		}
 	}
 	lost, dup := 0, 0
 	for id := range ids {
-		switch perMsg[id] {
+		switch len(perMsg[id]) {
 		case 0:
 			lost++
 		case 1:
@@ -53,9 +65,10 @@ func checkExactlyOnce(t *testing.T, e *env, smtp *testenv.SMTPServer, ids map[st
 			dup++
 		}
 	}
-	t.Logf("messages %d, acknowledgements %d, distinct cases %d, lost %d, duplicated %d", len(ids), smtp.Count(), len(numbers), lost, dup)
-	if lost != 0 || dup != 0 || smtp.Count() != len(ids) || len(numbers) != len(ids) {
-		t.Fatalf("not exactly once: lost %d, duplicated %d, acks %d, cases %d, messages %d", lost, dup, smtp.Count(), len(numbers), len(ids))
+	t.Logf("messages %d, acknowledgements %d (distinct %d, resent copies with the same Message-ID %d), distinct cases %d, lost %d, duplicated %d",
+		len(ids), smtp.Count(), smtp.Count()-copies, copies, len(numbers), lost, dup)
+	if lost != 0 || dup != 0 || smtp.Count()-copies != len(ids) || len(numbers) != len(ids) {
+		t.Fatalf("not exactly once: lost %d, duplicated %d, distinct acks %d, cases %d, messages %d", lost, dup, smtp.Count()-copies, len(numbers), len(ids))
 	}
 	if code := e.api("GET", fmt.Sprintf("/api/v1/cases/C-%06d", len(ids)+1), supervisorToken, nil); code != 404 {
 		t.Fatalf("a case beyond C-%06d exists (%d): a message became two cases", len(ids), code)

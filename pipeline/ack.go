@@ -121,16 +121,14 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	}
 	if o.State == store.OutCommitting {
 		// An earlier attempt stopped after everything but SMTP's final dot
-		// was written: the peer may hold the message. Sending it again
-		// could duplicate it; it counts as sent, marked unconfirmed
-		// (RELIABILITY F2).
-		o.State, o.SentAt, o.Reason = store.OutSent, h.Now(), "unconfirmed: the attempt stopped after the final DATA dot"
-		if err := h.Store.UpdateOutbound(ctx, o); err != nil {
-			return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
-		}
-		h.Log.Warn("acknowledgement counted as sent, unconfirmed", "inbound_id", in.ID, "message_id", o.MessageID)
-		h.event(ctx, in, ref, "ack.unconfirmed", o.MessageID)
-		return h.ackDone(ctx, in)
+		// was written (or got no reply to it): the peer may hold the
+		// message. It is sent again with the same Message-ID, which the
+		// recipient's mail system collapses into one; losing the customer's
+		// acknowledgement would be worse (RELIABILITY F2).
+		h.Log.Warn("acknowledgement may have been delivered before; resending with the same Message-ID",
+			"inbound_id", in.ID, "message_id", o.MessageID)
+		h.event(ctx, in, ref, "ack.resent", o.MessageID)
+		o.State = store.OutPending
 	}
 	if o.State != store.OutPending {
 		if isNew && o.State == store.OutSuppressed {
@@ -155,7 +153,7 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	o.Subject = r.Subject
 	o.Attempts++
 	// Two-phase send: the record says "committing" before SMTP's final dot,
-	// so a crash after the peer took the message never sends it twice.
+	// so a retry knows whether the peer may already hold the message.
 	out.BeforeCommit = func(ctx context.Context) error {
 		c := *o
 		c.State = store.OutCommitting
@@ -166,18 +164,16 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	case sendErr == nil:
 		o.State, o.SentAt, o.LastError = store.OutSent, h.Now(), ""
 	case mailer.AfterCommit(sendErr):
-		// The dot went out but no reply came: the outcome is unknown, and
-		// resending risks a duplicate, as after a crash.
-		o.State, o.SentAt, o.LastError = store.OutSent, h.Now(), sendErr.Error()
-		o.Reason = "unconfirmed: no reply to the final DATA dot"
+		// The dot went out but no reply came: the outcome is unknown. The
+		// record stays "committing" and the retry resends the same message.
+		o.State, o.LastError = store.OutCommitting, sendErr.Error()
 	case mailer.IsPermanent(sendErr):
 		o.State, o.LastError = store.OutFailed, sendErr.Error()
 	default:
 		o.State, o.LastError = store.OutPending, sendErr.Error()
 	}
 	// Record the outcome even if the task's context ended during the send
-	// (a lease lost to a Redis outage): a record left "committing" would
-	// count an acknowledgement that never left as sent.
+	// (a lease lost to a Redis outage).
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := h.Store.UpdateOutbound(rctx, o); err != nil {

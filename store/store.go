@@ -190,7 +190,7 @@ type OutboundState string
 
 const (
 	OutPending    OutboundState = "pending"    // record made, Message-ID fixed, not yet sent
-	OutCommitting OutboundState = "committing" // all but SMTP's final dot written: after a crash the peer may have it, so it is not sent again
+	OutCommitting OutboundState = "committing" // all but SMTP's final dot written: the peer may have it; a retry resends the same Message-ID
 	OutSent       OutboundState = "sent"       // the peer accepted it
 	OutSuppressed OutboundState = "suppressed" // not sent on purpose (automation, caps, failing address)
 	OutFailed     OutboundState = "failed"     // permanent failure (5xx)
