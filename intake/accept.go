@@ -64,6 +64,10 @@ type Acceptor struct {
 	// MaxBytes refuses larger messages at the door; 0 means no limit here
 	// (the normaliser still bounds parsing).
 	MaxBytes int64
+	// Limits bound the MIME parsing done to mask card numbers in encoded
+	// parts before the raw message is written; use the normaliser's limits.
+	// Zero fields take message.DefaultLimits.
+	Limits message.Limits
 }
 
 // ErrTooLarge is returned for a submission over MaxBytes; it is permanent.
@@ -79,7 +83,7 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 	if a.MaxBytes > 0 && int64(len(s.Raw)) > a.MaxBytes {
 		return Result{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(s.Raw), a.MaxBytes)
 	}
-	raw, masked := maskRaw(s.Raw)
+	raw, masked := maskRaw(s.Raw, a.Limits)
 	hash, size, err := a.Blobs.Put(ctx, bytes.NewReader(raw))
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: keep raw message: %w", err)

@@ -1,8 +1,13 @@
 package intake
 
 import (
+	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/frontdesk/frontdesk/intake/mailparse"
+	"github.com/frontdesk/frontdesk/message"
 )
 
 func TestMaskRawKeepsIdentifiers(t *testing.T) {
@@ -11,7 +16,7 @@ func TestMaskRawKeepsIdentifiers(t *testing.T) {
 		"Subject: my card 4111 1111 1111 1111\r\n" +
 		"X-Request-ID: 4111111111111111\r\n" +
 		"\r\nPlease charge 4111-1111-1111-1111 today.\r\nMessage-ID: 4111111111111111\r\n"
-	got, n := maskRaw([]byte(raw))
+	got, n := maskRaw([]byte(raw), message.Limits{})
 	s := string(got)
 	if n != 3 {
 		t.Errorf("masked %d, want 3 (subject, body x2)", n)
@@ -31,8 +36,41 @@ func TestMaskRawKeepsIdentifiers(t *testing.T) {
 
 func TestMaskRawUntouched(t *testing.T) {
 	raw := []byte("Subject: hi\r\n\r\nno numbers here\r\n")
-	got, n := maskRaw(raw)
+	got, n := maskRaw(raw, message.Limits{})
 	if n != 0 || &got[0] != &raw[0] {
 		t.Fatal("a message without card numbers was copied or changed")
+	}
+}
+
+// TestMaskRawBothPasses checks that literal and encoded card numbers are
+// masked together and counted once each.
+func TestMaskRawBothPasses(t *testing.T) {
+	raw := "Subject: =?utf-8?B?" + base64.StdEncoding.EncodeToString([]byte("Karte 4111111111111111")) + "?=\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" +
+		"Content-Type: text/plain\r\n\r\nliteral 378282246310005\r\n--b\r\n" +
+		"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nqp 6011 0009 9013 9=\r\n424 and 5555 5555 5555 4444\r\n--b--\r\n"
+	got, n := maskRaw([]byte(raw), message.Limits{})
+	if n != 4 {
+		t.Errorf("masked %d, want 4:\n%s", n, got)
+	}
+	for _, leak := range []string{"378282246310005", "9013 9=\r\n424", "5555 5555 5555 4444", base64.StdEncoding.EncodeToString([]byte("Karte 4111111111111111"))} {
+		if strings.Contains(string(got), leak) {
+			t.Errorf("%q left in\n%s", leak, got)
+		}
+	}
+}
+
+// TestMaskRawOverLimitKeepsLiteralPass checks that a message too big to
+// decode still has its literal card numbers masked.
+func TestMaskRawOverLimitKeepsLiteralPass(t *testing.T) {
+	raw := "Subject: card 4111111111111111\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString([]byte("card 378282246310005")) + "\r\n"
+	lim := message.Limits{MaxBytes: 40}
+	if _, _, err := mailparse.MaskRaw([]byte(raw), lim); !errors.As(err, new(*message.LimitError)) {
+		t.Fatalf("MaskRaw: %v, want a limit error", err)
+	}
+	got, n := maskRaw([]byte(raw), lim)
+	if n != 1 || strings.Contains(string(got), "4111111111111111") {
+		t.Errorf("masked %d:\n%s", n, got)
 	}
 }

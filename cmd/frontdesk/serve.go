@@ -142,7 +142,10 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	defer ln.Close()
 
 	// Intake.
-	acc := &intake.Acceptor{Blobs: blobs, Ledger: db, Enqueuer: enq, Log: log.With("component", "intake"), MaxBytes: cfg.Limits.MaxMessageBytes}
+	acc := &intake.Acceptor{
+		Blobs: blobs, Ledger: db, Enqueuer: enq, Log: log.With("component", "intake"),
+		MaxBytes: cfg.Limits.MaxMessageBytes, Limits: cfg.Limits.Message(),
+	}
 	intakeCtx, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()
 	var intakeWG sync.WaitGroup

@@ -159,6 +159,12 @@ func (c *collector) attach(p *part) error {
 	}
 	if textual(mt) {
 		var n int
+		if p.inner != nil {
+			// An attached message: its encoded parts and header words
+			// too, as MaskRaw does for the raw message.
+			data, n = maskAttachedMessage(p, data, c.p.lim)
+			c.msg.CardsMasked += n
+		}
 		data, n = pci.MaskBytes(data)
 		c.msg.CardsMasked += n
 	}

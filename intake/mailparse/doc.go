@@ -24,6 +24,13 @@
 // address header, an unknown charset or transfer encoding, a missing
 // boundary each leave a warning in Message.Warnings.
 //
+// It also masks card numbers in raw messages before they are stored
+// (invariant 6, "the stored raw copy included"): MaskLiteral masks the
+// digits written as they are, MaskRaw those that only decoding shows (base64
+// and quoted-printable text parts, RFC 2047 encoded words, folded header
+// lines), rewriting the encoded bytes in place over the same bounded MIME
+// tree the parser splits.
+//
 // Errors: *message.LimitError and *message.ParseError are permanent (the raw
 // message is kept and shown to a person); an error from the blob store is
 // returned wrapped and is temporary.

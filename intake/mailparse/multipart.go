@@ -3,13 +3,13 @@ package mailparse
 import "bytes"
 
 // splitMultipart calls fn with the bytes of each body part of a multipart
-// body (RFC 2046 §5.1.1), in order, without copying. A delimiter is
+// body (RFC 2046 §5.1.1) and their offset in body, in order, without copying. A delimiter is
 // "--boundary" at the start of a line, followed by optional white space and
 // the end of the line; the close delimiter adds "--". The line break before
 // a delimiter belongs to it. found is false when no delimiter was seen at
 // all; closed is false when the close delimiter is missing (the last part
 // then runs to the end of the body).
-func splitMultipart(body []byte, boundary string, fn func(part []byte) error) (found, closed bool, err error) {
+func splitMultipart(body []byte, boundary string, fn func(part []byte, off int) error) (found, closed bool, err error) {
 	delim := []byte("--" + boundary)
 	partStart := -1 // start of the current part's bytes, or -1 before the first delimiter
 	for pos := 0; pos < len(body); {
@@ -48,7 +48,7 @@ func splitMultipart(body []byte, boundary string, fn func(part []byte) error) (f
 					end--
 				}
 			}
-			if err := fn(body[partStart:end]); err != nil {
+			if err := fn(body[partStart:end], partStart); err != nil {
 				return true, false, err
 			}
 		}
@@ -60,7 +60,7 @@ func splitMultipart(body []byte, boundary string, fn func(part []byte) error) (f
 		pos = lineEnd
 	}
 	if partStart >= 0 {
-		if err := fn(body[partStart:]); err != nil {
+		if err := fn(body[partStart:], partStart); err != nil {
 			return true, false, err
 		}
 	}

@@ -72,7 +72,7 @@ func (p *Parser) Parse(ctx context.Context, channel message.Channel, raw []byte)
 		return nil, &message.ParseError{Reason: "empty message"}
 	}
 	b := &builder{ctx: ctx, lim: p.lim}
-	root, err := b.entity(raw, 0, "text/plain", false)
+	root, err := b.entity(raw, 0, 0, "text/plain", false)
 	if err != nil {
 		var le *message.LimitError
 		if errors.As(err, &le) || ctx.Err() != nil {

@@ -122,7 +122,7 @@ func isControl(c byte) bool {
 // hasControl reports whether s holds a byte isControl refuses. It checks
 // eight bytes at a time ("Bit Twiddling Hacks": hasless, haszero) and
 // looks closer only at words that hold a byte below 0x20 or DEL.
-func hasControl(s string) bool {
+func hasControl[T ~string | ~[]byte](s T) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {

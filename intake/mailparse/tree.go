@@ -20,6 +20,15 @@ type part struct {
 	kids   []*part // multipart children
 	inner  *part   // the message of a message/rfc822 part
 	inside bool    // part of an attached message: never a body of ours
+
+	// off and bodyOff are where the entity and its body start in the
+	// buffer it was split from: the raw message, or innerBuf of the
+	// message/rfc822 part around it. MaskRaw rewrites bytes there.
+	off, bodyOff int
+	// innerBuf is the decoded body that inner was split from when the
+	// message/rfc822 part was sent base64 or quoted-printable; nil when
+	// inner lies in this part's own buffer (at bodyOff).
+	innerBuf []byte
 }
 
 func (p *part) isMultipart() bool { return strings.HasPrefix(p.ctype.value, "multipart/") }
@@ -31,7 +40,7 @@ func (p *part) isMessage() bool {
 
 // builder splits a raw message into its part tree, enforcing the limits.
 type builder struct {
-	ctx   context.Context
+	ctx   context.Context // checked every 64 parts; nil for MaskRaw, which has none
 	lim   message.Limits
 	parts int
 	// decoded counts bytes decoded to reach encapsulated messages that
@@ -50,9 +59,9 @@ func (b *builder) warnFor(p *part, s string) {
 	}
 }
 
-// entity parses one entity: its header, and for a multipart or message/*
-// type its children, recursively.
-func (b *builder) entity(data []byte, depth int, defType string, inside bool) (*part, error) {
+// entity parses one entity, data, which starts at off in its buffer: its
+// header, and for a multipart or message/* type its children, recursively.
+func (b *builder) entity(data []byte, off, depth int, defType string, inside bool) (*part, error) {
 	b.parts++
 	if b.parts > b.lim.MaxParts {
 		return nil, &message.LimitError{Limit: "max_parts", Max: int64(b.lim.MaxParts)}
@@ -60,7 +69,7 @@ func (b *builder) entity(data []byte, depth int, defType string, inside bool) (*
 	if depth > b.lim.MaxDepth {
 		return nil, &message.LimitError{Limit: "max_depth", Max: int64(b.lim.MaxDepth)}
 	}
-	if b.parts%64 == 0 {
+	if b.parts%64 == 0 && b.ctx != nil {
 		if err := b.ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -76,7 +85,8 @@ func (b *builder) entity(data []byte, depth int, defType string, inside bool) (*
 			b.warn(w)
 		}
 	}
-	p := &part{h: hr.h, body: hr.body, depth: depth, inside: inside}
+	// The body is always the tail of data.
+	p := &part{h: hr.h, body: hr.body, depth: depth, inside: inside, off: off, bodyOff: off + len(data) - len(hr.body)}
 	p.cte = strings.ToLower(strings.TrimSpace(hr.h.Get("Content-Transfer-Encoding")))
 	if ct := hr.h.Get("Content-Type"); strings.TrimSpace(ct) != "" {
 		mv, ok := parseMediaValue(ct)
@@ -116,8 +126,8 @@ func (b *builder) multipart(p *part) error {
 	if p.ctype.value == "multipart/digest" {
 		childType = "message/rfc822" // RFC 2046 §5.1.5
 	}
-	found, closed, err := splitMultipart(p.body, boundary, func(data []byte) error {
-		kid, err := b.entity(data, p.depth+1, childType, p.inside)
+	found, closed, err := splitMultipart(p.body, boundary, func(data []byte, off int) error {
+		kid, err := b.entity(data, p.bodyOff+off, p.depth+1, childType, p.inside)
 		if err != nil {
 			return err
 		}
@@ -142,7 +152,7 @@ func (b *builder) multipart(p *part) error {
 // parts count towards the limits and its header can be read (the message
 // a bounce returns). It is never a body of ours.
 func (b *builder) encapsulated(p *part) error {
-	data := p.body
+	data, off := p.body, p.bodyOff
 	switch p.cte {
 	case "base64", "quoted-printable":
 		d, over, _ := decodeTransfer(p.cte, data, b.lim.MaxBytes-b.decoded)
@@ -150,9 +160,10 @@ func (b *builder) encapsulated(p *part) error {
 			return &message.LimitError{Limit: "max_bytes", Max: b.lim.MaxBytes}
 		}
 		b.decoded += int64(len(d))
-		data = d
+		data, off = d, 0
+		p.innerBuf = d
 	}
-	inner, err := b.entity(data, p.depth+1, "text/plain", true)
+	inner, err := b.entity(data, off, p.depth+1, "text/plain", true)
 	if err != nil {
 		return err
 	}
