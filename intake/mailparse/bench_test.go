@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/frontdesk/frontdesk/message"
@@ -80,7 +81,20 @@ func BenchmarkMaskRaw(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for name, set := range map[string][][]byte{"corpus": msgs, "planted": planted} {
+	// Hostile header text: encoded-word openings that never close, and
+	// many adjacent words, in the file names of 200 parts (12 MB). Both
+	// must stay linear.
+	var hostile [][]byte
+	for _, v := range []string{strings.Repeat("=?a?q?x", 60<<10/7), strings.Repeat("=?a?q?x?= ", 60<<10/10)} {
+		var m strings.Builder
+		m.WriteString("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
+		for range 200 {
+			m.WriteString("--b\r\nContent-Disposition: attachment; filename=\"" + v + "\"\r\n\r\nx\r\n")
+		}
+		m.WriteString("--b--\r\n")
+		hostile = append(hostile, []byte(m.String()))
+	}
+	for name, set := range map[string][][]byte{"corpus": msgs, "planted": planted, "hostile-words": hostile} {
 		b.Run(name, func(b *testing.B) {
 			var total int64
 			for _, m := range set {

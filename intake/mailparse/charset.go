@@ -125,7 +125,7 @@ func decodeWords(s string) (string, error) {
 		firstErr error
 		pend     []byte // bytes of adjacent words in pendCS not yet converted
 		pendCS   string
-		pendRaw  string // the words as written, kept on failure
+		pendRaw  strings.Builder // the words as written, kept on failure
 	)
 	flush := func() {
 		if pend == nil {
@@ -137,16 +137,18 @@ func decodeWords(s string) (string, error) {
 			if firstErr == nil {
 				firstErr = err
 			}
-			out.WriteString(pendRaw)
+			out.WriteString(pendRaw.String())
 		}
-		pend, pendCS, pendRaw = nil, "", ""
+		pend, pendCS = nil, ""
+		pendRaw.Reset()
 	}
 	afterWord := false
 	i := 0
+	last := strings.LastIndex(s, "?=")
 	for i < len(s) {
 		j := strings.Index(s[i:], "=?")
-		if j < 0 {
-			break
+		if j < 0 || j+i+2 > last {
+			break // no word can end after it: keeps this loop linear
 		}
 		j += i
 		cs, text, enc, end, ok := parseWord(s, j)
@@ -174,7 +176,7 @@ func decodeWords(s string) (string, error) {
 			pend, pendCS = []byte{}, cs
 		}
 		pend = append(pend, raw...)
-		pendRaw += s[j:end]
+		pendRaw.WriteString(s[j:end])
 		i, afterWord = end, true
 	}
 	flush()

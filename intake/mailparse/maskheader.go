@@ -207,10 +207,11 @@ func (fv *fieldView) decode() {
 	s := string(fv.v)
 	afterWord := false
 	i := 0
+	last := strings.LastIndex(s, "?=")
 	for i < len(s) {
 		j := strings.Index(s[i:], "=?")
-		if j < 0 {
-			break
+		if j < 0 || j+i+2 > last {
+			break // no word can end after it: keeps this loop linear
 		}
 		j += i
 		cs, text, enc, end, ok := parseWord(s, j)
