@@ -34,9 +34,12 @@ lint:
 	$(GO) vet ./...
 	staticcheck ./...
 
-## bench: Go micro-benchmarks of the hot stages
-bench: deps-test
+## bench: Go micro-benchmarks of the hot stages, then the load harness
+## (cmd/frontdesk-bench) against real peers; its JSON goes to bin/bench.json
+bench: deps-test build
+	$(GO) build -o bin/frontdesk-bench ./cmd/frontdesk-bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./bin/frontdesk-bench -out bin/bench.json
 
 ## faults: the long forms of the fault and fuzz tests
 faults: deps-test

@@ -87,6 +87,10 @@ type HTTP struct {
 	// Listen is host:port of the API (and health endpoints).
 	Listen string  `yaml:"listen"`
 	Tokens []Token `yaml:"tokens"`
+	// DebugListen is host:port of a separate listener serving Go's pprof
+	// profiles under /debug/pprof/ (off when empty). It has no
+	// authentication: keep it on loopback.
+	DebugListen string `yaml:"debug_listen"`
 	// Lease is how long a claimed work item stays with its CSR without a
 	// renewal.
 	Lease time.Duration `yaml:"lease"`
@@ -165,6 +169,10 @@ type SMTP struct {
 	HELO string `yaml:"helo"`
 	// Timeout bounds each SMTP conversation.
 	Timeout time.Duration `yaml:"timeout"`
+	// PoolSize is how many connections to the server may be open and
+	// sending at once; they are reused for MaxPerConn messages each.
+	PoolSize   int `yaml:"pool_size"`
+	MaxPerConn int `yaml:"max_per_conn"`
 	// OutboxDir receives .eml files when Host is empty (default <data_dir>/outbox).
 	OutboxDir string `yaml:"outbox_dir"`
 }

@@ -34,9 +34,11 @@ func Default() *Config {
 			Lease:  5 * time.Minute,
 		},
 		SMTP: SMTP{
-			Host:    "", // outbox files
-			TLS:     TLSStartTLS,
-			Timeout: 30 * time.Second,
+			Host:       "", // outbox files
+			TLS:        TLSStartTLS,
+			Timeout:    30 * time.Second,
+			PoolSize:   8,
+			MaxPerConn: 100,
 		},
 		Ack: Ack{
 			Enabled:      true,
@@ -54,7 +56,7 @@ func Default() *Config {
 		},
 		Pipeline: Pipeline{
 			Concurrency:       10,
-			TaskCheckInterval: 25 * time.Millisecond,
+			TaskCheckInterval: 5 * time.Millisecond,
 			SweepInterval:     30 * time.Second,
 			SweepAge:          time.Minute,
 			MaxRetry:          25,

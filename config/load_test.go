@@ -41,7 +41,7 @@ func TestDefaultValid(t *testing.T) {
 		"redis.addr":         {c.Redis.Addr, ""},
 		"ack.enabled":        {c.Ack.Enabled, true},
 		"limits.max_parts":   {c.Limits.MaxParts, 500},
-		"pipeline.tci":       {c.Pipeline.TaskCheckInterval, 25 * time.Millisecond},
+		"pipeline.tci":       {c.Pipeline.TaskCheckInterval, 5 * time.Millisecond},
 		"sla.low":            {c.SLA.Low, 72 * time.Hour},
 		"classify.rules len": {len(c.Classify.Rules), 2},
 	}

@@ -202,6 +202,14 @@ func (c *Config) validateHTTP(v *validator) {
 	} else {
 		v.hostPort("http.listen", c.HTTP.Listen)
 	}
+	if c.HTTP.DebugListen != "" {
+		v.hostPort("http.debug_listen", c.HTTP.DebugListen)
+		if host, _, err := net.SplitHostPort(c.HTTP.DebugListen); err == nil {
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				v.add("http.debug_listen", "must be a loopback address (127.0.0.1, ::1 or localhost): profiles have no authentication")
+			}
+		}
+	}
 	v.positive("http.lease", c.HTTP.Lease)
 	names := map[string]int{}
 	secrets := map[string]int{}
@@ -291,6 +299,8 @@ func (c *Config) validateSMTP(v *validator) {
 	s := c.SMTP
 	v.oneOf("smtp.tls", s.TLS, TLSImplicit, TLSStartTLS, TLSNone)
 	v.positive("smtp.timeout", s.Timeout)
+	v.atLeast("smtp.pool_size", int64(s.PoolSize), 1)
+	v.atLeast("smtp.max_per_conn", int64(s.MaxPerConn), 1)
 	if s.Host == "" {
 		return // outbox files; the rest is unused
 	}

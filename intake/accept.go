@@ -31,7 +31,7 @@ type Ledger interface {
 // Enqueuer starts the pipeline for an accepted message. It must be
 // idempotent per inbound id.
 type Enqueuer interface {
-	EnqueueNormalise(ctx context.Context, inboundID int64) error
+	EnqueueInbound(ctx context.Context, inboundID int64) error
 }
 
 // Submission is one message as a channel received it.
@@ -105,7 +105,7 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 	}
 	// Enqueue even for a duplicate: the first attempt may have died between
 	// commit and enqueue. The enqueuer is idempotent per inbound id.
-	if err := a.Enqueuer.EnqueueNormalise(ctx, in.ID); err != nil {
+	if err := a.Enqueuer.EnqueueInbound(ctx, in.ID); err != nil {
 		return Result{}, fmt.Errorf("intake: enqueue inbound %d: %w", in.ID, err)
 	}
 	if a.Log != nil {

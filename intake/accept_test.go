@@ -43,7 +43,7 @@ type memEnqueuer struct {
 	ids []int64
 }
 
-func (e *memEnqueuer) EnqueueNormalise(_ context.Context, id int64) error {
+func (e *memEnqueuer) EnqueueInbound(_ context.Context, id int64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.ids = append(e.ids, id)

@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -48,6 +50,10 @@ type Acknowledger struct {
 	Window       time.Duration
 	// Own are our addresses, never acknowledged.
 	Own []string
+
+	// trouble is when a send last failed (unix ns; 0: the last one
+	// worked): inline acknowledgements wait for the peer to recover.
+	trouble atomic.Int64
 }
 
 // Reasons an acknowledgement is not sent.
@@ -61,23 +67,90 @@ const (
 	SuppressDisabled  = "disabled"
 )
 
-// HandleAck sends the acknowledgement of one inbound message, once. The
-// outbound record and its Message-ID are fixed before the first attempt, so
-// a retry re-sends the same message and a finished one is never sent again.
+// inlineAfterTrouble is how long after a failed SMTP send acknowledgements
+// skip the inline attempt and go straight to their own task, so that a
+// dead or hanging peer does not hold up registration and routing.
+const inlineAfterTrouble = 30 * time.Second
+
+// errDeferAck says an inline acknowledgement belongs to its own task.
+var errDeferAck = errors.New("acknowledgement deferred to its own task")
+
+// sendTrouble marks an error of the SMTP peer (as opposed to the store's).
+type sendTrouble struct{ err error }
+
+func (e *sendTrouble) Error() string { return e.err.Error() }
+func (e *sendTrouble) Unwrap() error { return e.err }
+
+// HandleAck sends the acknowledgement of one inbound message that could not
+// be sent inline, once. The outbound record and its Message-ID are fixed
+// before the first attempt, so a retry re-sends the same message and a
+// finished one is never sent again.
 func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	in, err := h.load(ctx, t)
 	if err != nil {
 		return err
 	}
 	if in.Status != store.StatusRegistered || in.AckDone {
-		return next(ctx, h.Tasks, in)
+		return nil
 	}
+	err = h.ack(ctx, &job{in: in}, false)
+	h.noteSend(err)
+	return err
+}
+
+// ackInline is HandleProcess's acknowledgement step: the first attempt,
+// made at once while the SMTP peer is healthy. Anything else — a peer in
+// trouble, an earlier attempt (a re-run after a crash), a failed send —
+// goes to the acknowledgement's own task, and the step is over.
+func (h *Handlers) ackInline(ctx context.Context, j *job) error {
+	var err error
+	if h.smtpTrouble() {
+		err = errDeferAck
+	} else {
+		err = h.ack(ctx, j, true)
+		h.noteSend(err)
+	}
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, errDeferAck) {
+		h.Log.Warn("acknowledgement not sent inline; retrying in its own task", "inbound_id", j.in.ID, "err", err)
+	}
+	if err := h.Tasks.Enqueue(ctx, TypeAck, j.in.ID); err != nil {
+		return err
+	}
+	j.ackDeferred = true
+	return nil
+}
+
+// smtpTrouble says a send failed within inlineAfterTrouble.
+func (h *Handlers) smtpTrouble() bool {
+	last := h.Acks.trouble.Load()
+	return last != 0 && h.Now().Sub(time.Unix(0, last)) < inlineAfterTrouble
+}
+
+// noteSend records the outcome of a send for smtpTrouble.
+func (h *Handlers) noteSend(err error) {
+	var st *sendTrouble
+	switch {
+	case err == nil:
+		h.Acks.trouble.Store(0)
+	case errors.As(err, &st):
+		h.Acks.trouble.Store(h.Now().UnixNano())
+	}
+}
+
+// ack sends the acknowledgement of j's message, once. inline refuses
+// (errDeferAck) when an earlier attempt left a send record: that record
+// belongs to the acknowledgement's own task, which alone resends.
+func (h *Handlers) ack(ctx context.Context, j *job, inline bool) error {
+	in := j.in
 	if in.Automated != "" {
 		// Automated mail is never acknowledged (invariant 3); a re-run
 		// after a crash in registerAutomated lands here.
 		return h.ackDone(ctx, in)
 	}
-	m, err := h.Store.Normalised(ctx, in.ID)
+	m, err := j.message(ctx, h.Store)
 	if err != nil {
 		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
 	}
@@ -110,6 +183,9 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	isNew, err := h.Store.CreateOutbound(ctx, o)
 	if err != nil {
 		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
+	}
+	if inline && !isNew {
+		return errDeferAck
 	}
 	if !isNew && o.State == store.OutPending && reason != "" && reason != SuppressRate {
 		// A record from an earlier attempt; a later suppression reason (the
@@ -185,7 +261,7 @@ func (h *Handlers) HandleAck(ctx context.Context, t *asynq.Task) error {
 	case store.OutFailed:
 		h.Log.Warn("acknowledgement refused", "inbound_id", in.ID, "ref", number, "err", sendErr)
 	default:
-		return fmt.Errorf("pipeline: send ack of inbound %d (attempt %d): %w", in.ID, o.Attempts, sendErr)
+		return fmt.Errorf("pipeline: send ack of inbound %d (attempt %d): %w", in.ID, o.Attempts, &sendTrouble{sendErr})
 	}
 	return h.ackDone(ctx, in)
 }
@@ -194,6 +270,7 @@ func (h *Handlers) ackDone(ctx context.Context, in *store.Inbound) error {
 	if err := h.Store.SetAckDone(ctx, in.ID); err != nil {
 		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
 	}
+	in.AckDone = true
 	return nil
 }
 

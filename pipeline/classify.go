@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/frontdesk/frontdesk/config"
 	"github.com/frontdesk/frontdesk/message"
 	"github.com/frontdesk/frontdesk/store"
@@ -112,16 +110,10 @@ func (r *rule) matches(in *store.Inbound, m *message.Message, text *string) bool
 	return true
 }
 
-// HandleClassify classifies a normalised message and records automation.
-func (h *Handlers) HandleClassify(ctx context.Context, t *asynq.Task) error {
-	in, err := h.load(ctx, t)
-	if err != nil {
-		return err
-	}
-	if in.Status != store.StatusNormalised {
-		return next(ctx, h.Tasks, in)
-	}
-	m, err := h.Store.Normalised(ctx, in.ID)
+// classify classifies a normalised message and records automation.
+func (h *Handlers) classify(ctx context.Context, j *job) error {
+	in := j.in
+	m, err := j.message(ctx, h.Store)
 	if err != nil {
 		return fmt.Errorf("pipeline: classify inbound %d: %w", in.ID, err)
 	}
@@ -129,11 +121,13 @@ func (h *Handlers) HandleClassify(ctx context.Context, t *asynq.Task) error {
 		if err := h.Store.SetAutomated(ctx, in.ID, sig.Rule); err != nil {
 			return fmt.Errorf("pipeline: classify inbound %d: %w", in.ID, err)
 		}
+		in.Automated = sig.Rule
 	}
 	cl := h.Classifier.Classify(in, m)
 	if err := h.Store.SaveClassification(ctx, in.ID, cl); err != nil {
 		return fmt.Errorf("pipeline: classify inbound %d: %w", in.ID, err)
 	}
+	j.cl = &cl
 	in.Status = store.StatusClassified
-	return next(ctx, h.Tasks, in)
+	return nil
 }

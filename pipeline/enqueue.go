@@ -40,10 +40,10 @@ func (e *ArchivedError) Error() string {
 	return fmt.Sprintf("pipeline: %s was archived by asynq: %s", e.Type, e.LastErr)
 }
 
-// EnqueueNormalise starts the pipeline for an accepted message; it
+// EnqueueInbound starts the pipeline for an accepted message; it
 // satisfies intake.Enqueuer.
-func (e *Enqueuer) EnqueueNormalise(ctx context.Context, inboundID int64) error {
-	return e.Enqueue(ctx, TypeNormalise, inboundID)
+func (e *Enqueuer) EnqueueInbound(ctx context.Context, inboundID int64) error {
+	return e.Enqueue(ctx, TypeProcess, inboundID)
 }
 
 // Enqueue queues step typ for inbound id.

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,8 +51,29 @@ func (q *queue) Enqueue(_ context.Context, typ string, id int64) error {
 	return nil
 }
 
-func (q *queue) EnqueueNormalise(ctx context.Context, id int64) error {
-	return q.Enqueue(ctx, pipeline.TypeNormalise, id)
+func (q *queue) EnqueueInbound(ctx context.Context, id int64) error {
+	return q.Enqueue(ctx, pipeline.TypeProcess, id)
+}
+
+// keys lists the queued task ids.
+func (q *queue) keys() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.pending...)
+}
+
+// take removes the queued task key, as a worker taking it would.
+func (q *queue) take(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, k := range q.pending {
+		if k == key {
+			q.pending = append(q.pending[:i], q.pending[i+1:]...)
+			delete(q.seen, k)
+			return true
+		}
+	}
+	return false
 }
 
 func (q *queue) pop() (string, bool) {
@@ -69,6 +91,7 @@ func (q *queue) pop() (string, bool) {
 type fixture struct {
 	t     *testing.T
 	db    *sqlite.DB
+	dbDir string
 	blobs *blob.Store
 	q     *queue
 	h     *pipeline.Handlers
@@ -108,7 +131,7 @@ func newFixture(t *testing.T, tune func(*pipeline.Acknowledger)) *fixture {
 		t.Fatal(err)
 	}
 	ids := msgid.NewMinter([]byte("test-secret-0123456789abcdef0123456789"), domain)
-	f := &fixture{t: t, db: db, blobs: blobs, q: &queue{seen: map[string]bool{}}, smtp: peer, ids: ids,
+	f := &fixture{t: t, db: db, dbDir: dir, blobs: blobs, q: &queue{seen: map[string]bool{}}, smtp: peer, ids: ids,
 		now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	own := []string{"support@" + domain}
 	acks := &pipeline.Acknowledger{
@@ -196,6 +219,26 @@ func (f *fixture) inbound(id int64) *store.Inbound {
 		f.t.Fatal(err)
 	}
 	return in
+}
+
+// ackRecord returns the acknowledgement's send record of inbound id (whose
+// Message-ID is random), read from the database file directly.
+func (f *fixture) ackRecord(id int64) *store.Outbound {
+	f.t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(f.dbDir, "fd.db")+"?mode=ro")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer raw.Close()
+	var msgID string
+	if err := raw.QueryRow(`SELECT message_id FROM outbound WHERE inbound_id = ? AND kind = 'ack'`, id).Scan(&msgID); err != nil {
+		f.t.Fatalf("no send record for inbound %d: %v", id, err)
+	}
+	o, err := f.db.OutboundByMessageID(context.Background(), msgID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return o
 }
 
 func mail(from, subject, msgID, extra, body string) []byte {

@@ -5,24 +5,16 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/frontdesk/frontdesk/message"
 	"github.com/frontdesk/frontdesk/store"
 	"github.com/frontdesk/frontdesk/store/blob"
 )
 
-// HandleNormalise parses the raw message of an inbound row and saves the
+// normalise parses the raw message of an inbound row and saves the
 // normalised form. Bad input (over a limit, unparseable, a damaged blob) is
 // recorded and routed to a person; it is not retried.
-func (h *Handlers) HandleNormalise(ctx context.Context, t *asynq.Task) error {
-	in, err := h.load(ctx, t)
-	if err != nil {
-		return err
-	}
-	if in.Status != store.StatusAccepted {
-		return next(ctx, h.Tasks, in)
-	}
+func (h *Handlers) normalise(ctx context.Context, j *job) error {
+	in := j.in
 	raw, err := h.Blobs.Get(ctx, in.Blob)
 	if errors.Is(err, blob.ErrCorrupt) || errors.Is(err, blob.ErrNotFound) {
 		// Damaged on disk (RELIABILITY F9): quarantined, never half-processed.
@@ -47,6 +39,7 @@ func (h *Handlers) HandleNormalise(ctx context.Context, t *asynq.Task) error {
 	if err := h.Store.SaveNormalised(ctx, in.ID, m); err != nil {
 		return fmt.Errorf("pipeline: save inbound %d: %w", in.ID, err)
 	}
+	j.m = m
 	in.Status = store.StatusNormalised
-	return next(ctx, h.Tasks, in)
+	return nil
 }

@@ -33,23 +33,17 @@ type thread struct {
 	flag   string
 }
 
-// HandleRegister registers a new case or order for the message, or attaches
-// it to the case or order it follows up. Automated mail is attached to its
+// register registers a new case or order for the message, or attaches it
+// to the case or order it follows up. Automated mail is attached to its
 // case when it refers to one and otherwise shown to a person; it never
 // opens a case and is never acknowledged (invariant 3).
-func (h *Handlers) HandleRegister(ctx context.Context, t *asynq.Task) error {
-	in, err := h.load(ctx, t)
-	if err != nil {
-		return err
-	}
-	if in.Status != store.StatusClassified {
-		return next(ctx, h.Tasks, in)
-	}
-	m, err := h.Store.Normalised(ctx, in.ID)
+func (h *Handlers) register(ctx context.Context, j *job) error {
+	in := j.in
+	m, err := j.message(ctx, h.Store)
 	if err != nil {
 		return fmt.Errorf("pipeline: register inbound %d: %w", in.ID, err)
 	}
-	cl, err := h.Store.Classification(ctx, in.ID)
+	cl, err := j.classification(ctx, h.Store)
 	if err != nil {
 		return fmt.Errorf("pipeline: register inbound %d: %w", in.ID, err)
 	}
@@ -58,22 +52,32 @@ func (h *Handlers) HandleRegister(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("pipeline: register inbound %d: %w", in.ID, err)
 	}
 
-	if sig, automated := m.Automated(); automated {
-		return h.registerAutomated(ctx, in, m, th, sig)
-	}
-	if !th.ref.IsZero() {
-		if err := h.Store.AttachInbound(ctx, in.ID, th.ref, th.flag); err != nil {
-			return permanentIfConflict(fmt.Errorf("pipeline: attach inbound %d: %w", in.ID, err))
+	switch sig, automated := m.Automated(); {
+	case automated:
+		err = h.registerAutomated(ctx, in, m, th, sig)
+	case !th.ref.IsZero():
+		if err = h.Store.AttachInbound(ctx, in.ID, th.ref, th.flag); err != nil {
+			err = permanentIfConflict(fmt.Errorf("pipeline: attach inbound %d: %w", in.ID, err))
+		} else {
+			h.Log.Info("follow-up attached", "inbound_id", in.ID, "ref", th.number, "flag", th.flag)
 		}
-		h.Log.Info("follow-up attached", "inbound_id", in.ID, "ref", th.number, "flag", th.flag)
-	} else if err := h.registerNew(ctx, in, m, cl); err != nil {
+	default:
+		err = h.registerNew(ctx, in, m, cl)
+	}
+	if err != nil {
 		return err
 	}
-	in.Status = store.StatusRegistered
-	return next(ctx, h.Tasks, in)
+	// The store set the case or order and, for filed mail, the final
+	// state: read the row back rather than mirror those rules here.
+	fresh, err := h.Store.Inbound(ctx, in.ID)
+	if err != nil {
+		return fmt.Errorf("pipeline: register inbound %d: %w", in.ID, err)
+	}
+	*in = *fresh
+	return nil
 }
 
-func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *message.Message, cl store.Classification) error {
+func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *message.Message, cl *store.Classification) error {
 	customer := strings.ToLower(replyAddress(m).Addr)
 	if cl.Intent == message.IntentOrder {
 		o, created, err := h.Store.RegisterOrder(ctx, store.NewOrder{
@@ -89,7 +93,7 @@ func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *messag
 		return nil
 	}
 	c, created, err := h.Store.RegisterCase(ctx, store.NewCase{
-		InboundID: in.ID, Kind: caseKind(cl), Category: cl.Category, Priority: cl.Priority,
+		InboundID: in.ID, Kind: caseKind(*cl), Category: cl.Category, Priority: cl.Priority,
 		Queue: cl.Queue, Channel: in.Channel, Customer: customer, Subject: m.Subject,
 	})
 	if err != nil {

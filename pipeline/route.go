@@ -4,50 +4,41 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/frontdesk/frontdesk/store"
 )
 
-// HandleRoute puts a work item for the message's case or order in its CSR
+// route puts a work item for the message's case or order in its CSR
 // queue, with the priority and the SLA due time, unless one is already open
 // for that case or order.
-func (h *Handlers) HandleRoute(ctx context.Context, t *asynq.Task) error {
-	in, err := h.load(ctx, t)
-	if err != nil {
-		return err
-	}
-	if in.Status != store.StatusRegistered || in.RouteDone {
-		return next(ctx, h.Tasks, in)
-	}
-	if in.Automated != "" {
-		// Filed by registerAutomated; a re-run after a crash lands here.
-		return h.Store.SetRouteDone(ctx, in.ID)
-	}
-	cl, err := h.Store.Classification(ctx, in.ID)
-	if err != nil {
-		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
-	}
-	w := &store.WorkItem{
-		Queue:     cl.Queue,
-		Ref:       store.Ref{CaseID: in.CaseID, OrderID: in.OrderID},
-		InboundID: in.ID,
-		Priority:  cl.Priority,
-		DueAt:     h.dueAt(cl.Priority),
-	}
-	if err := h.routeTarget(ctx, w); err != nil {
-		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
-	}
-	created, err := h.Store.EnsureWorkItem(ctx, w)
-	if err != nil {
-		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
-	}
-	if created {
-		h.Log.Info("work routed", "inbound_id", in.ID, "queue", w.Queue, "priority", w.Priority, "work_id", w.ID)
-	}
+func (h *Handlers) route(ctx context.Context, j *job) error {
+	in := j.in
+	if in.Automated == "" {
+		cl, err := j.classification(ctx, h.Store)
+		if err != nil {
+			return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
+		}
+		w := &store.WorkItem{
+			Queue:     cl.Queue,
+			Ref:       store.Ref{CaseID: in.CaseID, OrderID: in.OrderID},
+			InboundID: in.ID,
+			Priority:  cl.Priority,
+			DueAt:     h.dueAt(cl.Priority),
+		}
+		if err := h.routeTarget(ctx, w); err != nil {
+			return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
+		}
+		created, err := h.Store.EnsureWorkItem(ctx, w)
+		if err != nil {
+			return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
+		}
+		if created {
+			h.Log.Info("work routed", "inbound_id", in.ID, "queue", w.Queue, "priority", w.Priority, "work_id", w.ID)
+		}
+	} // else filed by registerAutomated; a re-run after a crash lands here.
 	if err := h.Store.SetRouteDone(ctx, in.ID); err != nil {
 		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
 	}
+	in.RouteDone = true
 	return nil
 }
 

@@ -1,8 +1,12 @@
 // Package pipeline turns an accepted inbound message into registered,
-// acknowledged, routed work. Each step is its own asynq task, keyed by the
-// inbound id and idempotent (DESIGN.md invariant 2): normalise → classify →
-// register → (ack, route). The SQL ledger, not Redis, says where each message
-// is; the Sweeper re-enqueues what Redis lost (invariant 1).
+// acknowledged, routed work: normalise → classify → register → acknowledge
+// → route. One asynq task (TypeProcess) takes a message through every step,
+// committing each to the SQL ledger, so a re-run resumes where it stopped
+// (DESIGN.md invariant 2); the acknowledgement, the one external side
+// effect, falls back to its own task (TypeAck) with its own retries when
+// it cannot be sent at once. Tasks are keyed by the inbound id. The
+// ledger, not Redis, says where each message is; the Sweeper re-enqueues
+// what Redis lost (invariant 1).
 package pipeline
 
 import (
@@ -13,17 +17,17 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// Task types, one per step.
+// Task types.
 const (
-	TypeNormalise = "inbound:normalise"
-	TypeClassify  = "inbound:classify"
-	TypeRegister  = "inbound:register"
-	TypeAck       = "inbound:ack"
-	TypeRoute     = "inbound:route"
+	// TypeProcess takes an accepted message through every step.
+	TypeProcess = "inbound:process"
+	// TypeAck sends an acknowledgement that could not be sent inline.
+	TypeAck = "inbound:ack"
 )
 
-// Queues. Acknowledgements have their own queue and the highest weight, so
-// a backlog elsewhere does not delay them; OCR will get a low one.
+// Queues. Acknowledgement retries have their own queue and the highest
+// weight, so a backlog of new mail does not delay them; OCR will get a low
+// one.
 const (
 	QueueAck     = "ack"
 	QueueDefault = "default"

@@ -140,6 +140,13 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		return fmt.Errorf("http listen: %w", err)
 	}
 	defer ln.Close()
+	if cfg.HTTP.DebugListen != "" {
+		stopDebug, err := serveDebug(ctx, cfg.HTTP.DebugListen, log.With("component", "debug"))
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
+	}
 
 	// Intake.
 	acc := &intake.Acceptor{
@@ -268,6 +275,7 @@ func newSender(cfg *config.Config, log *slog.Logger) (pipeline.Sender, error) {
 		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
 		Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
 		InsecureSkipVerify: cfg.SMTP.InsecureSkipVerify, HELO: cfg.SMTP.HELO, Timeout: cfg.SMTP.Timeout,
+		PoolSize: cfg.SMTP.PoolSize, MaxPerConn: cfg.SMTP.MaxPerConn,
 	}, log.With("component", "smtp"))
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)

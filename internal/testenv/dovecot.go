@@ -42,25 +42,48 @@ type Dovecot struct {
 	done chan error // receives cmd.Wait's result
 }
 
+// ErrDovecotMissing is returned by NewDovecot when Dovecot is not installed.
+var ErrDovecotMissing = errors.New("dovecot not installed (apt-get install -y dovecot-imapd)")
+
 // StartDovecot starts Dovecot and stops it when the test ends. It skips the
 // test when Dovecot is not installed (dovecot-imapd), unless CI=true.
 func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
+	d, err := NewDovecot()
+	if errors.Is(err, ErrDovecotMissing) {
+		Missing(t, err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("dovecot log:\n%s", d.Log())
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("stop dovecot: %v", err)
+		}
+	})
+	return d
+}
+
+// NewDovecot starts Dovecot for a program that is not a test (the
+// benchmark harness); Close stops it and removes its files.
+func NewDovecot() (*Dovecot, error) {
 	bin := dovecotBinary
 	if _, err := os.Stat(bin); err != nil {
 		p, lerr := exec.LookPath("dovecot")
 		if lerr != nil {
-			Missing(t, "dovecot not installed (apt-get install -y dovecot-imapd)")
+			return nil, ErrDovecotMissing
 		}
 		bin = p
 	}
-	// Not t.TempDir: Dovecot's unix sockets live in base_dir and their
-	// paths must stay short, and the mail user must be able to enter it.
+	// Not a test's TempDir: Dovecot's unix sockets live in base_dir and
+	// their paths must stay short, and the mail user must be able to enter it.
 	dir, err := os.MkdirTemp("", "dovecot-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	d := &Dovecot{
 		IMAPAccount: IMAPAccount{
 			Host:     "127.0.0.1",
@@ -71,30 +94,34 @@ func StartDovecot(t testing.TB) *Dovecot {
 		bin: bin,
 	}
 	if err := d.configure(); err != nil {
-		t.Fatalf("dovecot config: %v", err)
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("dovecot config: %w", err)
 	}
-	t.Cleanup(func() {
-		d.Stop(t)
-		if t.Failed() {
-			t.Logf("dovecot log:\n%s", d.Log())
-		}
-	})
 	var lastErr error
 	for range 3 { // a free port can be taken between probe and bind
 		port, err := freePort()
 		if err != nil {
-			t.Fatal(err)
+			_ = os.RemoveAll(dir)
+			return nil, err
 		}
 		d.Port = port
 		if err := d.writeConfig(); err != nil {
-			t.Fatalf("dovecot config: %v", err)
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("dovecot config: %w", err)
 		}
 		if lastErr = d.start(); lastErr == nil {
-			return d
+			return d, nil
 		}
 	}
-	t.Fatalf("start dovecot: %v\n%s", lastErr, d.Log())
-	return nil
+	err = fmt.Errorf("start dovecot: %w\n%s", lastErr, d.Log())
+	_ = os.RemoveAll(dir)
+	return nil, err
+}
+
+// Close stops Dovecot and removes its configuration and mail.
+func (d *Dovecot) Close() error {
+	err := d.stop()
+	return errors.Join(err, os.RemoveAll(d.Dir))
 }
 
 // Log returns what Dovecot logged so far.

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"log"
 	"math/big"
 	"net"
@@ -77,6 +78,22 @@ func StartIMAPMem(t testing.TB, users ...IMAPUser) *IMAPMem {
 // StartIMAPMemWith is StartIMAPMem with options.
 func StartIMAPMemWith(t testing.TB, opts IMAPMemOptions) *IMAPMem {
 	t.Helper()
+	m, err := NewIMAPMem(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Stop()
+		if t.Failed() {
+			t.Logf("in-memory IMAP server log:\n%s", m.logs.String())
+		}
+	})
+	return m
+}
+
+// NewIMAPMem starts an in-memory IMAP server for a program that is not a
+// test (the benchmark harness); Stop ends it.
+func NewIMAPMem(opts IMAPMemOptions) (*IMAPMem, error) {
 	if len(opts.Users) == 0 {
 		opts.Users = []IMAPUser{{Username: defaultIMAPUsername, Password: defaultIMAPPassword}}
 	}
@@ -96,27 +113,21 @@ func StartIMAPMemWith(t testing.TB, opts IMAPMemOptions) *IMAPMem {
 	for _, u := range opts.Users {
 		user := imapmemserver.NewUser(u.Username, u.Password)
 		if err := user.Create("INBOX", nil); err != nil {
-			t.Fatalf("create INBOX for %s: %v", u.Username, err)
+			return nil, fmt.Errorf("create INBOX for %s: %w", u.Username, err)
 		}
 		m.backend.AddUser(user)
 	}
 	if opts.TLS {
 		cert, conf, err := selfSigned()
 		if err != nil {
-			t.Fatalf("self-signed certificate: %v", err)
+			return nil, fmt.Errorf("self-signed certificate: %w", err)
 		}
 		m.cert, m.tlsConf = cert, conf
 	}
 	if err := m.start(); err != nil {
-		t.Fatalf("start in-memory IMAP server: %v", err)
+		return nil, fmt.Errorf("start in-memory IMAP server: %w", err)
 	}
-	t.Cleanup(func() {
-		m.Stop()
-		if t.Failed() {
-			t.Logf("in-memory IMAP server log:\n%s", m.logs.String())
-		}
-	})
-	return m
+	return m, nil
 }
 
 // TLSAddr is host:port of the implicit-TLS listener.

@@ -29,22 +29,23 @@ type SMTPServer struct {
 	Host string
 	Port int
 
-	t        testing.TB
-	srv      *smtp.Server
-	opts     smtpOptions
-	done     chan struct{} // closed at cleanup: ends injected hangs
-	served   chan struct{}
-	ln       net.Listener
-	connWG   sync.WaitGroup
-	mu       sync.Mutex
-	msgs     []Received
-	changed  chan struct{} // closed and replaced on every new message and DATA line
-	fault    Fault
-	fired    int
-	accepted int
-	conns    map[*trackedConn]struct{}
-	partial  map[*session][]byte // DATA content being received, by session
-	closed   bool
+	logf      func(format string, args ...any)
+	closeOnce sync.Once
+	srv       *smtp.Server
+	opts      smtpOptions
+	done      chan struct{} // closed at cleanup: ends injected hangs
+	served    chan struct{}
+	ln        net.Listener
+	connWG    sync.WaitGroup
+	mu        sync.Mutex
+	msgs      []Received
+	changed   chan struct{} // closed and replaced on every new message and DATA line
+	fault     Fault
+	fired     int
+	accepted  int
+	conns     map[*trackedConn]struct{}
+	partial   map[*session][]byte // DATA content being received, by session
+	closed    bool
 }
 
 // Received is one message the server accepted.
@@ -125,11 +126,26 @@ func WithSMTPImplicitTLS(cert tls.Certificate) SMTPOption {
 }
 
 // StartSMTP starts an SMTP server on a free port of 127.0.0.1 and stops it
-// (closing every connection) when the test ends.
+// (closing every connection) when the test ends. Its log goes to the test.
 func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
 	t.Helper()
+	s, err := NewSMTP(t.Logf, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewSMTP starts an SMTP server on a free port of 127.0.0.1 for a program
+// that is not a test (the benchmark harness); logf (nil: discard) gets its
+// log, Close stops it.
+func NewSMTP(logf func(format string, args ...any), opts ...SMTPOption) (*SMTPServer, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
 	s := &SMTPServer{
-		t:       t,
+		logf:    logf,
 		done:    make(chan struct{}),
 		served:  make(chan struct{}),
 		changed: make(chan struct{}),
@@ -141,7 +157,7 @@ func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("testenv: smtp listen: %v", err)
+		return nil, fmt.Errorf("testenv: smtp listen: %w", err)
 	}
 	tcp := ln.Addr().(*net.TCPAddr)
 	s.Addr, s.Host, s.Port = tcp.String(), tcp.IP.String(), tcp.Port
@@ -166,8 +182,12 @@ func StartSMTP(t testing.TB, opts ...SMTPOption) *SMTPServer {
 		defer close(s.served)
 		_ = s.srv.Serve(l)
 	}()
-	t.Cleanup(s.stop)
-	return s
+	return s, nil
+}
+
+// Close stops the server and closes every connection.
+func (s *SMTPServer) Close() {
+	s.closeOnce.Do(s.stop)
 }
 
 func (s *SMTPServer) stop() {
@@ -339,7 +359,7 @@ func (s *SMTPServer) record(ss *session, r Received) {
 		r.Header = mail.Header{Header: e.Header}
 		r.MessageID, _ = r.Header.MessageID()
 	} else {
-		s.t.Logf("testenv: smtp: unparsable message: %v", err)
+		s.logf("testenv: smtp: unparsable message: %v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -558,6 +578,6 @@ func (l testLogger) log(msg string) {
 	l.s.mu.Lock()
 	defer l.s.mu.Unlock()
 	if !l.s.closed {
-		l.s.t.Logf("testenv: smtp server: %s", strings.TrimSpace(msg))
+		l.s.logf("testenv: smtp server: %s", strings.TrimSpace(msg))
 	}
 }

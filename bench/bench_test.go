@@ -1,0 +1,131 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/frontdesk/frontdesk/internal/redisproc"
+	"github.com/frontdesk/frontdesk/internal/testenv"
+)
+
+// TestShort runs the short form of every standard scenario against a
+// freshly built daemon: a few seconds at a gentle rate, so that the suite
+// proves the harness and the counts (nothing lost, nothing doubled) on
+// every change. Speed targets are `make bench`'s business, never a test's.
+func TestShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	bin := filepath.Join(t.TempDir(), "frontdesk")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/frontdesk")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build frontdesk: %v\n%s", err, out)
+	}
+	rs, err := redisproc.Start(t.Context(), redisproc.Options{Dir: t.TempDir()})
+	if errors.Is(err, redisproc.ErrNotInstalled) {
+		testenv.Missing(t, err.Error())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rs.Stop() })
+
+	ceiling, err := Ceiling(t.Context(), rs.Addr(), 500, 10, 5*time.Millisecond)
+	if err != nil || ceiling <= 0 {
+		t.Fatalf("ceiling: %v, %v", ceiling, err)
+	}
+	var progress strings.Builder
+	r := &Runner{Daemon: bin, RedisAddr: rs.Addr(), Progress: &progress}
+	rep := &Report{Taken: time.Now(), Machine: "test", Ceiling: ceiling}
+	for _, s := range Scenarios() {
+		s := s.Short()
+		if s.Server == "dovecot" {
+			if _, err := os.Stat("/usr/sbin/dovecot"); err != nil {
+				testenv.Missing(t, "dovecot not installed (apt-get install -y dovecot-imapd)")
+			}
+		}
+		res, err := r.Run(t.Context(), s)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", s.Name, err, progress.String())
+		}
+		want := int(s.Rate * s.Duration.Seconds())
+		if res.Sent != want || res.Acked != want || res.Lost != 0 || res.Duplicates != 0 || !res.Pass {
+			t.Errorf("%s: sent %d acked %d lost %d dup %d pass %v %v (want %d each, none lost or doubled)\n%s",
+				s.Name, res.Sent, res.Acked, res.Lost, res.Duplicates, res.Pass, res.Misses, want, res.DaemonLog)
+		}
+		if res.Ledger.Cases+res.Ledger.Orders != want+warmUp || res.Ledger.Routed != want+warmUp {
+			t.Errorf("%s: ledger %+v, want %d registered and routed", s.Name, res.Ledger, want+warmUp)
+		}
+		if res.PeakRSS <= 0 || res.Latency.P50 <= 0 || res.Latency.P99 < res.Latency.P50 || res.Throughput <= 0 {
+			t.Errorf("%s: implausible figures %+v", s.Name, res)
+		}
+		rep.Add(res)
+		if res.Ratio <= 0 {
+			t.Errorf("%s: no ratio to the ceiling", s.Name)
+		}
+	}
+	var table, js strings.Builder
+	if err := rep.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Scenarios() {
+		if !strings.Contains(table.String(), s.Name+"-short") || !strings.Contains(js.String(), s.Name+"-short") {
+			t.Errorf("report lacks %s:\n%s", s.Name, table.String())
+		}
+	}
+	t.Logf("\n%s", table.String())
+}
+
+// TestSummarise checks the matching of acknowledgements to messages and
+// the arithmetic of the report on a made-up run.
+func TestSummarise(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	var sent []delivery
+	for i := range 100 {
+		sent = append(sent, delivery{index: i, At: t0.Add(time.Duration(i) * 10 * time.Millisecond)})
+	}
+	ack := func(i int, after time.Duration) testenv.Received {
+		r := testenv.Received{At: sent[i].At.Add(after)}
+		r.Header.Set("In-Reply-To", "<"+msgID("run", i)+">")
+		return r
+	}
+	var acks []testenv.Received
+	for i := range 99 { // message 99 is never acknowledged
+		acks = append(acks, ack(i, time.Duration(i+1)*time.Millisecond))
+	}
+	acks = append(acks, ack(5, time.Second)) // a second copy
+	other := ack(3, 0)                       // another run's message
+	other.Header.Set("In-Reply-To", "<"+msgID("other", 3)+">")
+	acks = append(acks, other)
+
+	res := summarise(Scenario{Name: "x", Target: Target{P99: 50 * time.Millisecond}}, "run", sent, acks,
+		Ledger{Cases: 100 + 2, Done: 100 + 2}, 2, 1<<20)
+	if res.Acked != 99 || res.AckCopies != 100 || res.Lost != 1 || res.Duplicates != 1 {
+		t.Fatalf("counts: acked %d copies %d lost %d dup %d", res.Acked, res.AckCopies, res.Lost, res.Duplicates)
+	}
+	// Latencies are 1..99 ms: nearest-rank percentiles.
+	if res.Latency.P50 != 50*time.Millisecond || res.Latency.P99 != 99*time.Millisecond || res.Latency.Max != 99*time.Millisecond {
+		t.Fatalf("latency %+v", res.Latency)
+	}
+	if res.Pass || len(res.Misses) != 3 {
+		t.Fatalf("verdict %v %v, want a fail for the loss, the duplicate and p99", res.Pass, res.Misses)
+	}
+	if got := fmt.Sprintf("%.1f", res.OfferedRate); got != "100.0" {
+		t.Fatalf("offered rate %s, want 100.0", got)
+	}
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}

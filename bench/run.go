@@ -1,0 +1,252 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/frontdesk/frontdesk/internal/testenv"
+)
+
+// Runner runs scenarios against one redis-server.
+type Runner struct {
+	// Daemon is the frontdesk binary to run.
+	Daemon string
+	// RedisAddr is the redis-server every scenario uses; it is flushed
+	// before each.
+	RedisAddr string
+	// Progress gets one line per phase (nil: none).
+	Progress io.Writer
+	// Keep leaves each scenario's data directory (and daemon log) behind.
+	Keep bool
+	// ProfileDir, when set, receives the daemon's CPU profile over the
+	// measured load (<scenario>.cpu.pprof) and its heap profile at the end
+	// (<scenario>.heap.pprof), for `go tool pprof`.
+	ProfileDir string
+	// LogLevel is the daemon's log level (default warn: logging every
+	// message costs time under load).
+	LogLevel string
+}
+
+// warmUp messages go through before the measured load, so that
+// connection set-up and cold caches do not count.
+const warmUp = 10
+
+// Run runs s once and reports it. An error means the run could not be
+// made; a run that misses its target is a Result with Pass false.
+func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
+	r.logf("%s: starting %s, %g msg/s for %v", s.Name, s.Server, s.Rate, s.Duration)
+	if err := r.flushRedis(ctx); err != nil {
+		return nil, err
+	}
+	acct, stopIMAP, err := startIMAP(s.Server)
+	if err != nil {
+		return nil, err
+	}
+	defer stopIMAP()
+	sink, err := testenv.NewSMTP(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer sink.Close()
+
+	dir, err := os.MkdirTemp("", "frontdesk-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if r.Keep {
+		r.logf("%s: data in %s", s.Name, dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	boxes := []mailbox{{name: "support", addr: acct.Addr(), user: acct.Username, pass: acct.Password,
+		folder: "INBOX", intent: "case", moveTo: "Processed"}}
+	if s.OrderEvery > 0 {
+		if err := createFolders(acct, "Orders"); err != nil {
+			return nil, err
+		}
+		boxes = append(boxes, mailbox{name: "orders", addr: acct.Addr(), user: acct.Username, pass: acct.Password,
+			folder: "Orders", intent: "order", moveTo: "Orders-Processed"})
+	}
+	httpAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	var debugAddr string
+	if r.ProfileDir != "" {
+		if debugAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+	}
+	d, err := startDaemon(ctx, r.Daemon, daemonConfig{
+		dataDir: dir, redisAddr: r.RedisAddr, smtpAddr: sink.Addr, httpAddr: httpAddr, debugAddr: debugAddr,
+		concurrency: s.Concurrency, logLevel: r.LogLevel, boxes: boxes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer d.stop()
+
+	folderOf := func(i int) string {
+		if s.OrderEvery > 0 && i%s.OrderEvery == s.OrderEvery-1 {
+			return "Orders"
+		}
+		return "INBOX"
+	}
+	// Warm up, unmeasured.
+	warmRun := fmt.Sprintf("w%d", time.Now().UnixNano())
+	if _, err := offer(ctx, acct, 1, 50, warmUp, folderOf, func(i int, now time.Time) []byte {
+		return customerMail(warmRun, i, now)
+	}); err != nil {
+		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	if sink.WaitFor(warmUp, time.Minute); sink.Count() < warmUp {
+		return nil, fmt.Errorf("warm-up: %d of %d acknowledgements in a minute; daemon log:\n%s",
+			sink.Count(), warmUp, d.logTail(40))
+	}
+
+	// The measured load.
+	run := fmt.Sprintf("r%d", time.Now().UnixNano())
+	count := int(s.Rate * s.Duration.Seconds())
+	r.logf("%s: offering %d messages", s.Name, count)
+	var profiled <-chan error
+	if debugAddr != "" {
+		profiled = r.profile(ctx, debugAddr, "profile?seconds="+fmt.Sprint(int(s.Duration.Seconds())), s.Name+".cpu.pprof")
+	}
+	sent, err := offer(ctx, acct, s.Appenders, s.Rate, count, folderOf, func(i int, now time.Time) []byte {
+		return customerMail(run, i, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.logf("%s: offered; waiting up to %v for the pipeline", s.Name, s.Drain)
+	ledgerPath := filepath.Join(dir, "frontdesk.db")
+	var ledger Ledger
+	deadline := time.Now().Add(s.Drain)
+	for {
+		sink.WaitFor(warmUp+count, time.Second)
+		ledger, err = readLedger(ctx, ledgerPath)
+		if err != nil {
+			return nil, err
+		}
+		settled := ledger.Done+ledger.Failed >= warmUp+count
+		if (sink.Count() >= warmUp+count && settled) || time.Now().After(deadline) {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := <-r.profile(ctx, debugAddr, "heap", s.Name+".heap.pprof"); err != nil {
+			return nil, fmt.Errorf("heap profile: %w", err)
+		}
+		r.logf("%s: profiles in %s", s.Name, r.ProfileDir)
+	}
+	rss, err := d.peakRSS()
+	if err != nil {
+		return nil, fmt.Errorf("peak RSS: %w", err)
+	}
+	res := summarise(s, run, sent, sink.Messages(), ledger, warmUp, rss)
+	d.stop()
+	if res.Lost > 0 || res.Duplicates > 0 || ledger.Failed > 0 {
+		res.DaemonLog = d.logTail(30)
+	}
+	r.logf("%s: done: p99 %v, %.0f msg/s", s.Name, res.Latency.P99, res.Throughput)
+	return res, nil
+}
+
+// startIMAP starts the scenario's IMAP server.
+func startIMAP(kind string) (*testenv.IMAPAccount, func(), error) {
+	switch kind {
+	case "imapmem":
+		m, err := testenv.NewIMAPMem(testenv.IMAPMemOptions{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return &m.IMAPAccount, m.Stop, nil
+	case "dovecot":
+		d, err := testenv.NewDovecot()
+		if err != nil {
+			return nil, nil, err
+		}
+		return &d.IMAPAccount, func() { _ = d.Close() }, nil
+	}
+	return nil, nil, fmt.Errorf("unknown IMAP server %q (imapmem, dovecot)", kind)
+}
+
+// createFolders creates folders on the IMAP server.
+func createFolders(acct *testenv.IMAPAccount, names ...string) error {
+	c, err := acct.DialIMAP()
+	if err != nil {
+		return err
+	}
+	defer func(c *imapclient.Client) { _ = c.Close() }(c)
+	for _, n := range names {
+		if err := c.Create(n, nil).Wait(); err != nil && !strings.Contains(err.Error(), "ALREADYEXISTS") {
+			return fmt.Errorf("create %s: %w", n, err)
+		}
+	}
+	return c.Logout().Wait()
+}
+
+func (r *Runner) flushRedis(ctx context.Context) error {
+	rc := redis.NewClient(&redis.Options{Addr: r.RedisAddr})
+	defer rc.Close()
+	if err := rc.FlushAll(ctx).Err(); err != nil {
+		return fmt.Errorf("flush redis: %w", err)
+	}
+	return nil
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Progress != nil {
+		fmt.Fprintf(r.Progress, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+}
+
+// profile fetches /debug/pprof/<what> from the daemon into ProfileDir/name
+// in the background.
+func (r *Runner) profile(ctx context.Context, addr, what, name string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		done <- func() error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+what, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := noKeepAlive.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET %s: %s", what, resp.Status)
+			}
+			if err := os.MkdirAll(r.ProfileDir, 0o755); err != nil {
+				return err
+			}
+			f, err := os.Create(filepath.Join(r.ProfileDir, name))
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}()
+	}()
+	return done
+}
