@@ -1,25 +1,15 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
-	"time"
-)
 
-// noKeepAlive talks to the daemon's HTTP listeners without keeping
-// connections (and their goroutines) around between calls.
-var noKeepAlive = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	"github.com/frontdesk/frontdesk/internal/testenv"
+)
 
 // mailbox is one IMAP mailbox the daemon polls.
 type mailbox struct {
@@ -63,110 +53,17 @@ func (c daemonConfig) yaml() string {
 	return b.String()
 }
 
-// daemon is one running `frontdesk serve`.
-type daemon struct {
-	cmd     *exec.Cmd
-	dataDir string
-	httpURL string
-	done    chan struct{}
-	once    sync.Once
-}
-
 // startDaemon writes cfg and runs bin serve with it, waiting until /readyz
 // answers 200.
-func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*daemon, error) {
+func startDaemon(ctx context.Context, bin string, cfg daemonConfig) (*testenv.Daemon, error) {
 	path := filepath.Join(cfg.dataDir, "frontdesk.yaml")
 	if err := os.WriteFile(path, []byte(cfg.yaml()), 0o600); err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(cfg.dataDir, "daemon.log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve", "-config", path)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Only the harness's configuration counts: FRONTDESK_* variables from
-	// the shell would override it.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FRONTDESK_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	d := &daemon{cmd: cmd, dataDir: cfg.dataDir, httpURL: "http://" + cfg.httpAddr, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logf.Close(); close(d.done) }()
-
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := noKeepAlive.Get(d.httpURL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return d, nil
-			}
-		}
-		select {
-		case <-d.done:
-			return nil, fmt.Errorf("daemon exited at start-up (%v); log:\n%s", cmd.ProcessState, d.logTail(40))
-		case <-ctx.Done():
-			d.stop()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			d.stop()
-			return nil, fmt.Errorf("daemon not ready after 60s (%v); log:\n%s", err, d.logTail(40))
-		}
-	}
-}
-
-// peakRSS is the daemon's peak resident set size (VmHWM) in bytes.
-func (d *daemon) peakRSS() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("VmHWM %q: %w", rest, err)
-			}
-			return kb << 10, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, errors.New("no VmHWM in /proc/<pid>/status")
-}
-
-// stop sends SIGTERM and waits for a clean exit (SIGKILL after 30 s).
-func (d *daemon) stop() {
-	d.once.Do(func() {
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(30 * time.Second):
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
+	return testenv.StartDaemon(ctx, testenv.DaemonOptions{
+		Binary: bin, Config: path, Log: filepath.Join(cfg.dataDir, "daemon.log"),
+		ReadyURL: "http://" + cfg.httpAddr + "/readyz",
 	})
-}
-
-// logTail returns the last n lines of the daemon's log.
-func (d *daemon) logTail(n int) string {
-	b, _ := os.ReadFile(filepath.Join(d.dataDir, "daemon.log"))
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // freeAddr returns a loopback address that was free a moment ago.

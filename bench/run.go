@@ -93,7 +93,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer d.stop()
+	defer d.Stop()
 
 	folderOf := func(i int) string {
 		if s.OrderEvery > 0 && i%s.OrderEvery == s.OrderEvery-1 {
@@ -110,7 +110,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 	}
 	if sink.WaitFor(warmUp, time.Minute); sink.Count() < warmUp {
 		return nil, fmt.Errorf("warm-up: %d of %d acknowledgements in a minute; daemon log:\n%s",
-			sink.Count(), warmUp, d.logTail(40))
+			sink.Count(), warmUp, d.LogTail(40))
 	}
 
 	// The measured load.
@@ -154,14 +154,14 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 		}
 		r.logf("%s: profiles in %s", s.Name, r.ProfileDir)
 	}
-	rss, err := d.peakRSS()
+	rss, err := d.PeakRSS()
 	if err != nil {
 		return nil, fmt.Errorf("peak RSS: %w", err)
 	}
 	res := summarise(s, run, sent, sink.Messages(), ledger, warmUp, rss)
-	d.stop()
+	d.Stop()
 	if res.Lost > 0 || res.Duplicates > 0 || ledger.Failed > 0 {
-		res.DaemonLog = d.logTail(30)
+		res.DaemonLog = d.LogTail(30)
 	}
 	r.logf("%s: done: p99 %v, %.0f msg/s", s.Name, res.Latency.P99, res.Throughput)
 	return res, nil
@@ -226,7 +226,7 @@ func (r *Runner) profile(ctx context.Context, addr, what, name string) <-chan er
 			if err != nil {
 				return err
 			}
-			resp, err := noKeepAlive.Do(req)
+			resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
 			if err != nil {
 				return err
 			}

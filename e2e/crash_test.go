@@ -139,8 +139,8 @@ func TestGracefulShutdown(t *testing.T) {
 	wait := d.deliverAsync(raws...)
 	d.smtp.WaitFor(3, 30*time.Second)
 	dm := d.d
-	dm.stop()
-	if code := dm.cmd.ProcessState.ExitCode(); code != 0 {
+	dm.Stop()
+	if code := dm.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM, want 0", code)
 	}
 	for _, want := range []string{"stopping intake", "draining in-flight tasks"} {

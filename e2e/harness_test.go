@@ -15,8 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,7 +64,7 @@ type env struct {
 	cfgPath  string
 	httpAddr string
 	extra    string // more YAML appended to the config
-	d        *daemon
+	d        *testenv.Daemon
 }
 
 func freeAddr(t testing.TB) string {
@@ -117,7 +115,7 @@ func newEnv(t *testing.T, redisAddr, smtpAddr string, boxes []mailbox, extra str
 	}
 	t.Cleanup(func() {
 		if e.d != nil {
-			e.d.stop()
+			e.d.Stop()
 		}
 		if t.Failed() {
 			e.dumpLogs()
@@ -126,75 +124,24 @@ func newEnv(t *testing.T, redisAddr, smtpAddr string, boxes []mailbox, extra str
 	return e
 }
 
-// daemon is one running frontdesk process.
-type daemon struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	once sync.Once
-}
-
 // start runs `frontdesk serve` and waits until /readyz answers 200.
 func (e *env) start() {
 	e.t.Helper()
-	logf, err := os.OpenFile(filepath.Join(e.dataDir, "daemon.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	d, err := testenv.StartDaemon(context.Background(), testenv.DaemonOptions{
+		Binary: binary, Config: e.cfgPath, Log: filepath.Join(e.dataDir, "daemon.log"),
+		ReadyURL: "http://" + e.httpAddr + "/readyz", Env: []string{"GORACE=halt_on_error=1"},
+	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cmd := exec.Command(binary, "serve", "-config", e.cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// The daemon gets only the test's configuration: FRONTDESK_* variables
-	// from the developer's shell would override it (or be refused).
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FRONTDESK_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "GORACE=halt_on_error=1")
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	d := &daemon{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); logf.Close(); close(d.done) }()
 	e.d = d
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + e.httpAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		select {
-		case <-d.done:
-			e.t.Fatalf("daemon exited at start-up (%v)", cmd.ProcessState)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("daemon not ready after 60s: %v", err)
-		}
-	}
 }
 
 // kill ends the daemon with SIGKILL, as a crash would.
 func (e *env) kill() {
 	e.t.Helper()
-	_ = e.d.cmd.Process.Kill()
-	<-e.d.done
+	e.d.Kill()
 	e.d = nil
-}
-
-// stop ends the daemon with SIGTERM and waits for a clean exit.
-func (d *daemon) stop() {
-	d.once.Do(func() {
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(30 * time.Second):
-			_ = d.cmd.Process.Kill()
-			<-d.done
-		}
-	})
 }
 
 func (e *env) dumpLogs() {

@@ -60,7 +60,10 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		addr = rp.Addr()
 		log.Info("managed redis-server started", "addr", addr, "dir", filepath.Join(cfg.DataDir, "redis"))
 	}
-	rc := redis.NewClient(&redis.Options{Addr: addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB})
+	// Every worker holds a connection while it dequeues and finishes a
+	// task, and intake enqueues beside them: size the pool for both.
+	rc := redis.NewClient(&redis.Options{Addr: addr, Password: cfg.Redis.Password, DB: cfg.Redis.DB,
+		PoolSize: cfg.Pipeline.Concurrency + 16})
 	defer rc.Close()
 	if aof, err := redisproc.AppendOnly(ctx, rc); err != nil {
 		log.Warn("cannot read redis persistence settings", "err", err)
