@@ -252,18 +252,23 @@ func (h *Handlers) ack(ctx context.Context, j *job, inline bool) error {
 	// (a lease lost to a Redis outage).
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := h.Store.UpdateOutbound(rctx, o); err != nil {
-		return fmt.Errorf("pipeline: record ack of inbound %d: %w", in.ID, err)
-	}
-	switch o.State {
-	case store.OutSent:
-		h.Log.Info("acknowledgement sent", "inbound_id", in.ID, "ref", number, "message_id", o.MessageID)
-	case store.OutFailed:
-		h.Log.Warn("acknowledgement refused", "inbound_id", in.ID, "ref", number, "err", sendErr)
-	default:
+	if o.State != store.OutSent && o.State != store.OutFailed {
+		if err := h.Store.UpdateOutbound(rctx, o); err != nil {
+			return fmt.Errorf("pipeline: record ack of inbound %d: %w", in.ID, err)
+		}
 		return fmt.Errorf("pipeline: send ack of inbound %d (attempt %d): %w", in.ID, o.Attempts, &sendTrouble{sendErr})
 	}
-	return h.ackDone(ctx, in)
+	// The outcome and the finished step in one write.
+	if err := h.Store.FinishAck(rctx, o); err != nil {
+		return fmt.Errorf("pipeline: record ack of inbound %d: %w", in.ID, err)
+	}
+	in.AckDone = true
+	if o.State == store.OutSent {
+		h.Log.Info("acknowledgement sent", "inbound_id", in.ID, "ref", number, "message_id", o.MessageID)
+	} else {
+		h.Log.Warn("acknowledgement refused", "inbound_id", in.ID, "ref", number, "err", sendErr)
+	}
+	return nil
 }
 
 func (h *Handlers) ackDone(ctx context.Context, in *store.Inbound) error {

@@ -110,7 +110,8 @@ func (r *rule) matches(in *store.Inbound, m *message.Message, text *string) bool
 	return true
 }
 
-// classify classifies a normalised message and records automation.
+// classify classifies a message normalised by an earlier version (which
+// saved the two steps apart) and records automation.
 func (h *Handlers) classify(ctx context.Context, j *job) error {
 	in := j.in
 	m, err := j.message(ctx, h.Store)

@@ -41,6 +41,9 @@ type Store interface {
 	SetAutomated(ctx context.Context, id int64, rule string) error
 	FileInbound(ctx context.Context, id int64) error
 	EnsureWorkItem(ctx context.Context, w *store.WorkItem) (bool, error)
+	SaveAnalysis(ctx context.Context, id int64, m *message.Message, c store.Classification, automatedRule string) error
+	FinishAck(ctx context.Context, o *store.Outbound) error
+	RouteInbound(ctx context.Context, w *store.WorkItem) (bool, error)
 	AddEvent(ctx context.Context, e store.Event) error
 }
 
@@ -157,7 +160,7 @@ func (h *Handlers) HandleProcess(ctx context.Context, t *asynq.Task) error {
 		before := progress(j)
 		switch {
 		case in.Status == store.StatusAccepted:
-			err = h.normalise(ctx, j)
+			err = h.analyse(ctx, j)
 		case in.Status == store.StatusNormalised:
 			err = h.classify(ctx, j)
 		case in.Status == store.StatusClassified:

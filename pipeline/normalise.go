@@ -10,11 +10,33 @@ import (
 	"github.com/frontdesk/frontdesk/store/blob"
 )
 
-// normalise parses the raw message of an inbound row and saves the
-// normalised form. Bad input (over a limit, unparseable, a damaged blob) is
+// analyse normalises and classifies an accepted message and saves both in
+// one write. Bad input (over a limit, unparseable, a damaged blob) is
 // recorded and routed to a person; it is not retried.
-func (h *Handlers) normalise(ctx context.Context, j *job) error {
-	in := j.in
+func (h *Handlers) analyse(ctx context.Context, j *job) error {
+	m, err := h.parse(ctx, j.in)
+	if err != nil || m == nil {
+		return err
+	}
+	var rule string
+	if sig, ok := m.Automated(); ok {
+		rule = sig.Rule
+	}
+	cl := h.Classifier.Classify(j.in, m)
+	if err := h.Store.SaveAnalysis(ctx, j.in.ID, m, cl, rule); err != nil {
+		return fmt.Errorf("pipeline: save inbound %d: %w", j.in.ID, err)
+	}
+	j.m, j.cl = m, &cl
+	if rule != "" {
+		j.in.Automated = rule
+	}
+	j.in.Status = store.StatusClassified
+	return nil
+}
+
+// parse reads and parses the raw message of in. A nil message without an
+// error means in failed for good: it is recorded and routed to a person.
+func (h *Handlers) parse(ctx context.Context, in *store.Inbound) (*message.Message, error) {
 	raw, err := h.Blobs.Get(ctx, in.Blob)
 	if errors.Is(err, blob.ErrCorrupt) || errors.Is(err, blob.ErrNotFound) {
 		// Damaged on disk (RELIABILITY F9): quarantined, never half-processed.
@@ -24,22 +46,17 @@ func (h *Handlers) normalise(ctx context.Context, j *job) error {
 				h.Log.Error("quarantine damaged blob", "inbound_id", in.ID, "err", qerr)
 			}
 		}
-		return h.fail(ctx, in, reason)
+		return nil, h.fail(ctx, in, reason)
 	}
 	if err != nil {
-		return fmt.Errorf("pipeline: read raw of inbound %d: %w", in.ID, err)
+		return nil, fmt.Errorf("pipeline: read raw of inbound %d: %w", in.ID, err)
 	}
 	m, err := h.Normaliser.Parse(ctx, in.Channel, raw)
 	if message.IsPermanent(err) {
-		return h.fail(ctx, in, err.Error())
+		return nil, h.fail(ctx, in, err.Error())
 	}
 	if err != nil {
-		return fmt.Errorf("pipeline: normalise inbound %d: %w", in.ID, err)
+		return nil, fmt.Errorf("pipeline: normalise inbound %d: %w", in.ID, err)
 	}
-	if err := h.Store.SaveNormalised(ctx, in.ID, m); err != nil {
-		return fmt.Errorf("pipeline: save inbound %d: %w", in.ID, err)
-	}
-	j.m = m
-	in.Status = store.StatusNormalised
-	return nil
+	return m, nil
 }

@@ -27,15 +27,16 @@ func (h *Handlers) route(ctx context.Context, j *job) error {
 		if err := h.routeTarget(ctx, w); err != nil {
 			return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
 		}
-		created, err := h.Store.EnsureWorkItem(ctx, w)
+		// The work item and the finished step in one write.
+		created, err := h.Store.RouteInbound(ctx, w)
 		if err != nil {
 			return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
 		}
 		if created {
 			h.Log.Info("work routed", "inbound_id", in.ID, "queue", w.Queue, "priority", w.Priority, "work_id", w.ID)
 		}
-	} // else filed by registerAutomated; a re-run after a crash lands here.
-	if err := h.Store.SetRouteDone(ctx, in.ID); err != nil {
+	} else if err := h.Store.SetRouteDone(ctx, in.ID); err != nil {
+		// Filed by registerAutomated; a re-run after a crash lands here.
 		return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
 	}
 	in.RouteDone = true

@@ -375,6 +375,33 @@ type Store interface {
 	// to a person in a queue).
 	FileInbound(ctx context.Context, id int64) error
 
+	// SaveAnalysis records normalisation and classification of inbound id
+	// in one write: the normalised message m (replacing any earlier one, as
+	// SaveNormalised), the automation rule that matched when automatedRule
+	// is not empty (as SetAutomated; an empty rule leaves the row's flag
+	// alone) and the classification c (as SaveClassification). A row that
+	// is accepted or normalised moves straight to StatusClassified; any
+	// other keeps its status (a re-run never moves a row back, nor revives
+	// a final one). Running it again with the same arguments changes
+	// nothing more; ErrNotFound when the row does not exist.
+	SaveAnalysis(ctx context.Context, id int64, m *message.Message, c Classification, automatedRule string) error
+	// FinishAck records the last attempt at the acknowledgement o (as
+	// UpdateOutbound: state, reason, attempts, last error, sent time; a
+	// sent acknowledgement joins its thread, with its outbound.* event) and
+	// marks the acknowledgement step of its inbound message done (as
+	// SetAckDone), in one write. o.State must be final for the step: sent,
+	// suppressed or failed. The inbound message is the record's, which
+	// must have one. o is reloaded from the record. All or nothing;
+	// idempotent; a sent record cannot become anything but sent or failed
+	// (ErrConflict).
+	FinishAck(ctx context.Context, o *Outbound) error
+	// RouteInbound is EnsureWorkItem(w) and SetRouteDone(w.InboundID) in
+	// one write: the work item stands (created unless one exists for the
+	// inbound message or a live one for w.Ref; w is set to the item that
+	// stands) and the routing step of the inbound message is recorded.
+	// w.InboundID is required. All or nothing; idempotent.
+	RouteInbound(ctx context.Context, w *WorkItem) (created bool, err error)
+
 	// EnsureWorkItem creates a work item keyed by w.InboundID, unless one
 	// exists for that inbound or (when w.Ref is set) an open or claimed item
 	// exists for w.Ref; it returns the item that stands.

@@ -52,10 +52,22 @@ const (
 	qRegisterState = `SELECT i.status, i.case_id, i.order_id, c.id, o.id FROM inbound i
 		LEFT JOIN cases c ON c.inbound_id = i.id LEFT JOIN orders o ON o.inbound_id = i.id
 		WHERE i.id = ?`
-	qInsertCase = `INSERT INTO cases (kind, category, priority, status, queue, channel, customer, subject, inbound_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + caseCols
-	qInsertOrder = `INSERT INTO orders (status, priority, queue, channel, customer, subject, inbound_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ` + orderCols
+	// qNewCase opens the case of an inbound row that is in no thread yet
+	// and opened none; nothing for any other (or a missing) row.
+	qNewCase = `INSERT INTO cases (kind, category, priority, status, queue, channel, customer, subject, inbound_id,
+			created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, ?, ?, ?, id, ?, ? FROM inbound
+		WHERE id = ? AND case_id IS NULL AND order_id IS NULL
+		ON CONFLICT (inbound_id) DO NOTHING`
+	qNewOrder = `INSERT INTO orders (status, priority, queue, channel, customer, subject, inbound_id, created_at, updated_at)
+		SELECT ?, ?, ?, ?, ?, ?, id, ?, ? FROM inbound
+		WHERE id = ? AND case_id IS NULL AND order_id IS NULL
+		ON CONFLICT (inbound_id) DO NOTHING`
+	qCaseStatus    = `SELECT status FROM cases WHERE id = ?`
+	qOrderStatus   = `SELECT status FROM orders WHERE id = ?`
+	qSetCaseStatus = `UPDATE cases SET status = ?, updated_at = ? WHERE id = ?`
+	qTouchCase     = `UPDATE cases SET updated_at = ? WHERE id = ?`
+	qTouchOrder    = `UPDATE orders SET updated_at = ? WHERE id = ?`
 )
 
 // registerState is the result of qRegisterState.
@@ -136,7 +148,29 @@ func (d *DB) RegisterCase(ctx context.Context, nc store.NewCase) (c *store.Case,
 	if nc.InboundID == 0 || !ok {
 		return nil, false, d.wrap(op, invalid("case needs an inbound id and a known priority"))
 	}
+	customer := addrKey(nc.Customer)
 	err = d.write(ctx, op, func(t *tx) error {
+		c, created = nil, false
+		// The common case first: a row that is in no thread yet opens its
+		// case. The insert adds nothing for a missing row, a row already
+		// registered, or one whose case exists.
+		id, ok, err := t.insert(qNewCase, nc.Kind, nc.Category, string(prio), string(store.CaseOpen), nc.Queue,
+			string(nc.Channel), customer, nc.Subject, ts(t.now), ts(t.now), nc.InboundID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			at := fromTS(ts(t.now))
+			c = &store.Case{ID: id, Number: CaseNumber(id), Kind: nc.Kind, Category: nc.Category, Priority: prio,
+				Status: store.CaseOpen, Queue: nc.Queue, Channel: nc.Channel, Customer: customer, Subject: nc.Subject,
+				InboundID: nc.InboundID, CreatedAt: at, UpdatedAt: at}
+			ref := store.Ref{CaseID: id}
+			if _, err := t.register(nc.InboundID, ref, ""); err != nil {
+				return err
+			}
+			created = true
+			return t.event(store.Event{Kind: "case.created", Ref: ref, InboundID: nc.InboundID, Detail: c.Number})
+		}
 		rs, err := t.registerState(nc.InboundID)
 		if err != nil {
 			return err
@@ -156,17 +190,7 @@ func (d *DB) RegisterCase(ctx context.Context, nc store.NewCase) (c *store.Case,
 			c, err = scanCase(t.queryRow(qCaseByID, rs.caseID))
 			return err
 		}
-		c, err = scanCase(t.queryRow(qInsertCase, nc.Kind, nc.Category, string(prio), string(store.CaseOpen), nc.Queue,
-			string(nc.Channel), addrKey(nc.Customer), nc.Subject, nc.InboundID, ts(t.now), ts(t.now)))
-		if err != nil {
-			return err
-		}
-		ref := store.Ref{CaseID: c.ID}
-		if _, err := t.register(nc.InboundID, ref, ""); err != nil {
-			return err
-		}
-		created = true
-		return t.event(store.Event{Kind: "case.created", Ref: ref, InboundID: nc.InboundID, Detail: c.Number})
+		return fmt.Errorf("inbound %d: no case made and none found", nc.InboundID)
 	})
 	if err != nil {
 		return nil, false, err
@@ -181,7 +205,26 @@ func (d *DB) RegisterOrder(ctx context.Context, no store.NewOrder) (o *store.Ord
 	if no.InboundID == 0 || !ok {
 		return nil, false, d.wrap(op, invalid("order needs an inbound id and a known priority"))
 	}
+	customer := addrKey(no.Customer)
 	err = d.write(ctx, op, func(t *tx) error {
+		o, created = nil, false
+		id, ok, err := t.insert(qNewOrder, string(store.OrderReceived), string(prio), no.Queue, string(no.Channel),
+			customer, no.Subject, ts(t.now), ts(t.now), no.InboundID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			at := fromTS(ts(t.now))
+			o = &store.Order{ID: id, Number: OrderNumber(id), Status: store.OrderReceived, Priority: prio,
+				Queue: no.Queue, Channel: no.Channel, Customer: customer, Subject: no.Subject, InboundID: no.InboundID,
+				CreatedAt: at, UpdatedAt: at}
+			ref := store.Ref{OrderID: id}
+			if _, err := t.register(no.InboundID, ref, ""); err != nil {
+				return err
+			}
+			created = true
+			return t.event(store.Event{Kind: "order.created", Ref: ref, InboundID: no.InboundID, Detail: o.Number})
+		}
 		rs, err := t.registerState(no.InboundID)
 		if err != nil {
 			return err
@@ -199,17 +242,7 @@ func (d *DB) RegisterOrder(ctx context.Context, no store.NewOrder) (o *store.Ord
 			o, err = scanOrder(t.queryRow(qOrderByID, rs.orderID))
 			return err
 		}
-		o, err = scanOrder(t.queryRow(qInsertOrder, string(store.OrderReceived), string(prio), no.Queue, string(no.Channel),
-			addrKey(no.Customer), no.Subject, no.InboundID, ts(t.now), ts(t.now)))
-		if err != nil {
-			return err
-		}
-		ref := store.Ref{OrderID: o.ID}
-		if _, err := t.register(no.InboundID, ref, ""); err != nil {
-			return err
-		}
-		created = true
-		return t.event(store.Event{Kind: "order.created", Ref: ref, InboundID: no.InboundID, Detail: o.Number})
+		return fmt.Errorf("inbound %d: no order made and none found", no.InboundID)
 	})
 	if err != nil {
 		return nil, false, err
@@ -271,7 +304,7 @@ func (d *DB) SetCaseStatus(ctx context.Context, id int64, s store.CaseStatus) er
 	}
 	return d.write(ctx, op, func(t *tx) error {
 		var cur string
-		err := t.queryRow(`SELECT status FROM cases WHERE id = ?`, id).Scan(&cur)
+		err := t.queryRow(qCaseStatus, id).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("case %d: %w", id, store.ErrNotFound)
 		}
@@ -283,7 +316,7 @@ func (d *DB) SetCaseStatus(ctx context.Context, id int64, s store.CaseStatus) er
 }
 
 func (t *tx) setCaseStatus(id int64, from, to store.CaseStatus) error {
-	if _, err := t.exec(`UPDATE cases SET status = ?, updated_at = ? WHERE id = ?`, string(to), ts(t.now), id); err != nil {
+	if _, err := t.exec(qSetCaseStatus, string(to), ts(t.now), id); err != nil {
 		return err
 	}
 	return t.event(store.Event{Kind: "case.status", Ref: store.Ref{CaseID: id}, Detail: string(from) + " -> " + string(to)})

@@ -65,3 +65,12 @@ func addrKey(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
+
+// normTS is t as it reads back once stored: UTC, to the nanosecond; zero
+// stays zero.
+func normTS(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return fromTS(ts(t))
+}

@@ -9,18 +9,24 @@
 // cache), and only a power loss or kernel crash can roll back the last
 // transactions before the next checkpoint. SQLite has one writer: every write
 // goes through one connection, owned by one goroutine that runs the queued
-// writes in BEGIN IMMEDIATE transactions (_txlock=immediate), several at a
-// time with one commit (group commit, writer.go); a read-then-write
-// transaction never has to upgrade a read lock, which is what causes
-// SQLITE_BUSY deadlocks. Reads use a separate pool of query-only
-// connections, which WAL lets run beside the writer. busy_timeout covers
-// other processes (operator commands) that open the same file. Hot
-// statements are prepared once (hot.go).
+// writes in BEGIN IMMEDIATE transactions, several at a time with one commit
+// (group commit, writer.go); a read-then-write transaction never has to
+// upgrade a read lock, which is what causes SQLITE_BUSY deadlocks. A
+// goroutine of its own checkpoints the WAL, on its own connection
+// (walcheckpoint.go). Reads use a pool of query-only connections, which WAL
+// lets run beside the writer. busy_timeout covers other processes (operator
+// commands) that open the same file.
+//
+// The writer, the checkpointer and the point reads use SQLite's C API
+// directly (raw.go), each statement prepared once per connection;
+// database/sql opens the database, migrates it, and runs the scans that
+// watch their caller's context.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -42,7 +48,8 @@ type Options struct {
 	// Now is the clock for times the caller does not give (UpdatedAt,
 	// default CreatedAt...). Default time.Now.
 	Now func() time.Time
-	// ReadConns is the size of the read pool. Default 4.
+	// ReadConns is the number of reader connections for point reads, and
+	// the most database/sql opens for scans. Default 4.
 	ReadConns int
 	// BusyTimeout is how long a write waits for another process's lock
 	// before failing with a temporary error. Default 5s.
@@ -54,17 +61,19 @@ type DB struct {
 	path string
 	log  *slog.Logger
 	now  func() time.Time
-	w    *pool // the one writer connection
-	r    *pool // query-only readers
+	w    *pool         // database/sql's: migrations, Close's checkpoint, ad-hoc statements
+	r    *pool         // query-only readers: raw ones for point reads, database/sql's for scans
+	wc   *rconn        // the writer's connection (raw.go), used by the writer goroutine only
+	ck   *checkpointer // WAL checkpoints (walcheckpoint.go)
 
 	// The writer goroutine (writer.go).
 	jobs       chan *job
 	closeMu    sync.RWMutex // write holds it shared while queueing
 	closed     bool
 	writerDone chan struct{}
-	bg         context.Context // the writer's context: never cancelled
 	nWrites    atomic.Int64
 	nCommits   atomic.Int64
+	nReplays   atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -105,24 +114,34 @@ func openWith(ctx context.Context, path string, opt Options, ms []migration) (*D
 	}
 	d := &DB{path: path, log: opt.Log, now: opt.Now}
 
-	base := url.Values{}
-	base.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
-	base.Add("_pragma", "foreign_keys(1)")
-	wq := cloneValues(base)
-	wq.Add("_pragma", "journal_mode(WAL)")
-	wq.Add("_pragma", "synchronous(NORMAL)")
-	// Savepoints (one per job of a batch) journal pages; keep that off disk.
-	wq.Add("_pragma", "temp_store(MEMORY)")
-	// Checkpoint every 4000 pages (16 MB) rather than 1000: the hot pages
-	// (table ends, queue indexes) are copied once per checkpoint however
-	// often they were rewritten, so fewer checkpoints mean fewer writes.
-	wq.Add("_pragma", "wal_autocheckpoint(4000)")
-	wq.Add("_pragma", "journal_size_limit(67108864)")
-	wq.Set("_txlock", "immediate")
-	rq := cloneValues(base)
-	rq.Add("_pragma", "query_only(1)")
+	// Every connection: the DSN's pragmas for database/sql's, the same run
+	// on the raw ones (raw.go).
+	common := []string{"foreign_keys = 1"}
+	writer := append(common,
+		"journal_mode = WAL",
+		"synchronous = NORMAL",
+		// Statement journals (kept for a statement that may abort) stay off disk.
+		"temp_store = MEMORY",
+		// The checkpointer (walcheckpoint.go) copies about every 3,000
+		// pages; past 16,000 (64 MB) the writer does it itself. (The hot
+		// pages - table ends, queue indexes - are copied once per checkpoint
+		// however often they were rewritten: fewer checkpoints mean fewer
+		// writes.)
+		"wal_autocheckpoint = 16000",
+		"journal_size_limit = 67108864")
+	reader := append(common[:len(common):len(common)], "query_only = 1")
+	dsn := func(pragmas []string) string {
+		q := url.Values{}
+		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
+		for _, p := range pragmas {
+			name, value, _ := strings.Cut(p, " = ")
+			q.Add("_pragma", name+"("+value+")")
+		}
+		q.Set("_txlock", "immediate")
+		return path + "?" + q.Encode()
+	}
 
-	wdb, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	wdb, err := sql.Open("sqlite", dsn(writer))
 	if err != nil {
 		return nil, d.wrap("open", err)
 	}
@@ -147,7 +166,7 @@ func openWith(ctx context.Context, path string, opt Options, ms []migration) (*D
 		return fail(d.wrap("migrate", err))
 	}
 
-	rdb, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	rdb, err := sql.Open("sqlite", dsn(reader))
 	if err != nil {
 		return fail(d.wrap("open", err))
 	}
@@ -155,26 +174,21 @@ func openWith(ctx context.Context, path string, opt Options, ms []migration) (*D
 	rdb.SetMaxIdleConns(opt.ReadConns)
 	rdb.SetConnMaxLifetime(0)
 	d.r = &pool{db: rdb}
-
-	if err := d.w.prepare(ctx, hotWrites()...); err != nil {
+	if d.wc, err = openRaw(path, opt.BusyTimeout, writer...); err != nil {
+		return fail(d.wrap("open writer", err))
+	}
+	if err := d.wc.prepare(hotWrites()...); err != nil {
 		return fail(d.wrap("prepare", err))
 	}
-	if err := d.r.prepare(ctx, hotReads()...); err != nil {
-		return fail(d.wrap("prepare", err))
+	if err := d.r.openReaders(path, opt.ReadConns, opt.BusyTimeout, reader, hotReads()); err != nil {
+		return fail(d.wrap("open readers", err))
 	}
-	// The writer's statements must not be interrupted by one caller's
-	// cancellation (see writer.go); it keeps ctx's values only. Close stops
-	// the writer by closing its queue.
-	d.startWriter(context.WithoutCancel(ctx))
+	if d.ck, err = startCheckpointer(path, opt.BusyTimeout, d.log); err != nil {
+		return fail(d.wrap("open checkpointer", err))
+	}
+	// Close stops the writer by closing its queue.
+	d.startWriter()
 	return d, nil
-}
-
-func cloneValues(v url.Values) url.Values {
-	c := url.Values{}
-	for k, vs := range v {
-		c[k] = append([]string(nil), vs...)
-	}
-	return c
 }
 
 // Path returns the database file name.
@@ -199,6 +213,12 @@ func (d *DB) Ping(ctx context.Context) error {
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() {
 		d.stopWriter()
+		if cerr := d.ck.stop(); cerr != nil {
+			d.log.Warn("sqlite: closing the checkpointer", slog.Any("err", cerr))
+		}
+		if cerr := d.wc.close(); cerr != nil {
+			d.log.Warn("sqlite: closing the writer connection", slog.Any("err", cerr))
+		}
 		// Close readers first: a checkpoint cannot pass a reader's snapshot.
 		if d.r != nil {
 			d.r.close()
@@ -220,89 +240,69 @@ func (d *DB) Close() error {
 }
 
 func (d *DB) closePools() {
+	if d.ck != nil {
+		d.ck.stop()
+	}
 	if d.r != nil {
 		d.r.close()
+	}
+	if d.wc != nil {
+		d.wc.close()
 	}
 	if d.w != nil {
 		d.w.close()
 	}
 }
 
-// pool is a *sql.DB with the statements prepared on it at Open.
-type pool struct {
-	db *sql.DB
-	// stmts is written only during Open, before the pool is shared.
-	stmts map[string]*sql.Stmt
-}
-
-func (p *pool) prepare(ctx context.Context, qs ...string) error {
-	if p.stmts == nil {
-		p.stmts = make(map[string]*sql.Stmt, len(qs))
-	}
-	for _, q := range qs {
-		st, err := p.db.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare %q: %w", q, err)
-		}
-		p.stmts[q] = st
-	}
-	return nil
-}
-
-func (p *pool) close() error {
-	for _, st := range p.stmts {
-		st.Close()
-	}
-	return p.db.Close()
-}
-
-// queryRow runs a point read (one row by key, a count over an index). A
-// cancelled ctx stops it before it starts; once started it runs to its end
-// (microseconds) without watching ctx, which spares the driver a watcher
-// goroutine per statement and halves the cost of a read. Scans over many
-// rows use query, which watches ctx throughout.
-func (p *pool) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	if ctx.Err() == nil {
-		ctx = context.WithoutCancel(ctx)
-	}
-	if st := p.stmts[q]; st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return p.db.QueryRowContext(ctx, q, args...)
-}
-
-func (p *pool) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if st := p.stmts[q]; st != nil {
-		return st.QueryContext(ctx, args...)
-	}
-	return p.db.QueryContext(ctx, q, args...)
-}
-
 // tx is one job's view of the writer's transaction (see writer.go).
 type tx struct {
-	ctx context.Context // the writer's context
-	tx  *sql.Tx
-	p   *pool
+	c   *rconn    // the writer's connection
 	now time.Time // the clock, read once per job
+	// wrote records that a statement of this job changed the database, so
+	// that its failure must roll the transaction back (writer.go).
+	wrote bool
 }
 
-func (t *tx) stmt(q string) *sql.Stmt {
-	if st := t.p.stmts[q]; st != nil {
-		return t.tx.StmtContext(t.ctx, st)
+// isRead reports whether statement q only reads.
+func isRead(q string) bool { return strings.HasPrefix(strings.TrimSpace(q), "SELECT") }
+
+// result is what a statement run to its end changed.
+type result struct{ changes, lastID int64 }
+
+// RowsAffected is the number of rows the statement changed.
+func (r result) RowsAffected() (int64, error) { return r.changes, nil }
+
+// LastInsertId is the rowid of the last row inserted on the connection.
+func (r result) LastInsertId() (int64, error) { return r.lastID, nil }
+
+func (t *tx) exec(q string, args ...any) (result, error) {
+	changes, lastID, err := t.c.exec(q, args)
+	if err == nil && changes > 0 && !isRead(q) {
+		t.wrote = true
 	}
-	return nil
+	return result{changes, lastID}, err
 }
 
-func (t *tx) exec(q string, args ...any) (sql.Result, error) {
-	if st := t.stmt(q); st != nil {
-		return st.ExecContext(t.ctx, args...)
+// insert runs an INSERT that may add one row or, on a conflict it is told
+// to ignore, none: ok says which, id is the new row's.
+func (t *tx) insert(q string, args ...any) (id int64, ok bool, err error) {
+	res, err := t.exec(q, args...)
+	if err != nil || res.changes == 0 {
+		return 0, false, err
 	}
-	return t.tx.ExecContext(t.ctx, q, args...)
+	return res.lastID, true, nil
 }
 
-func (t *tx) queryRow(q string, args ...any) *sql.Row {
-	if st := t.stmt(q); st != nil {
-		return st.QueryRowContext(t.ctx, args...)
+// queryRow runs q, which may be a write with a RETURNING clause, and
+// returns its first row. A write that returned a row changed the database;
+// one that failed in SQLite did not (the statement was undone).
+func (t *tx) queryRow(q string, args ...any) values {
+	vals, err := t.c.queryRow(q, args)
+	if !isRead(q) && !errors.Is(err, sql.ErrNoRows) {
+		var re *rawError
+		if err == nil || !errors.As(err, &re) {
+			t.wrote = true
+		}
 	}
-	return t.tx.QueryRowContext(t.ctx, q, args...)
+	return values{vals: vals, err: err}
 }

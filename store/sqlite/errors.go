@@ -52,12 +52,11 @@ func (d *DB) wrap(op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
+	if code, ok := sqliteCode(err); ok {
 		// Constraints back up the checks each method makes first; should
 		// one still fire (a concurrent writer in another process), the
 		// caller gets the store's meaning of it.
-		switch se.Code() {
+		switch code {
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			err = fmt.Errorf("%w (%w)", store.ErrNotFound, err)
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -67,11 +66,24 @@ func (d *DB) wrap(op string, err error) error {
 	return &Error{Op: op, Err: err, temp: temporary(err)}
 }
 
-// temporary classifies err.
-func temporary(err error) bool {
+// sqliteCode returns the extended result code of an error SQLite reported,
+// through the driver (*sqlite.Error) or the C API (*rawError).
+func sqliteCode(err error) (int, bool) {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
-		switch se.Code() & 0xff { // primary result code
+		return se.Code(), true
+	}
+	var re *rawError
+	if errors.As(err, &re) {
+		return re.code, true
+	}
+	return 0, false
+}
+
+// temporary classifies err.
+func temporary(err error) bool {
+	if code, ok := sqliteCode(err); ok {
+		switch code & 0xff { // primary result code
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL,
 			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN,
 			sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_INTERRUPT:

@@ -19,6 +19,9 @@ const (
 	eventCols    = `id, at, actor, kind, case_id, order_id, inbound_id, detail`
 	qInsertEvent = `INSERT INTO events (at, actor, kind, case_id, order_id, inbound_id, detail)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qEventsOfCase    = `SELECT ` + eventCols + ` FROM events WHERE case_id = ? ORDER BY at, id`
+	qEventsOfOrder   = `SELECT ` + eventCols + ` FROM events WHERE order_id = ? ORDER BY at, id`
+	qEventsOfInbound = `SELECT ` + eventCols + ` FROM events WHERE inbound_id = ? ORDER BY at, id`
 )
 
 // event appends e inside t; At defaults to the transaction's time and Actor
@@ -52,9 +55,9 @@ func (d *DB) Events(ctx context.Context, ref store.Ref) ([]store.Event, error) {
 	)
 	switch {
 	case ref.CaseID != 0 && ref.OrderID == 0:
-		rows, err = d.r.query(ctx, `SELECT `+eventCols+` FROM events WHERE case_id = ? ORDER BY at, id`, ref.CaseID)
+		rows, err = d.r.query(ctx, qEventsOfCase, ref.CaseID)
 	case ref.OrderID != 0 && ref.CaseID == 0:
-		rows, err = d.r.query(ctx, `SELECT `+eventCols+` FROM events WHERE order_id = ? ORDER BY at, id`, ref.OrderID)
+		rows, err = d.r.query(ctx, qEventsOfOrder, ref.OrderID)
 	default:
 		return nil, d.wrap("events", invalid(fmt.Sprintf("ref %+v must name one case or one order", ref)))
 	}
@@ -68,7 +71,7 @@ func (d *DB) Events(ctx context.Context, ref store.Ref) ([]store.Event, error) {
 // InboundEvents lists the events of one inbound message (its failure, the
 // case it opened or joined...), oldest first.
 func (d *DB) InboundEvents(ctx context.Context, inboundID int64) ([]store.Event, error) {
-	rows, err := d.r.query(ctx, `SELECT `+eventCols+` FROM events WHERE inbound_id = ? ORDER BY at, id`, inboundID)
+	rows, err := d.r.query(ctx, qEventsOfInbound, inboundID)
 	if err != nil {
 		return nil, d.wrap("inbound events", err)
 	}

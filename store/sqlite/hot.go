@@ -1,23 +1,27 @@
 package sqlite
 
-// The statements of the hot paths (about ten writes per message), prepared
-// once at Open on the pool that runs them; the rest are prepared per call.
+// The statements of the hot paths, prepared when the database opens (so a
+// bad one fails Open) on the raw connections that run them (raw.go); any
+// other is prepared on first use and kept.
 
 const qPing = `INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`
 
 func hotWrites() []string {
 	return []string{
-		qInsertInbound, qInboundByKey, qInboundState, qRegisterState, qThreadRenormalised, qSetAckDone, qSetRouteDone, qRegistered, qAdvance,
-		qSaveNormalised, qSaveClassification, qCaseByID, qInsertCase, qOrderByID, qInsertOrder, qThreadInbound, qInsertEvent,
-		qOutboundByKey, qOutboundByID, qInsertOutbound, qUpdateOutbound, qThreadOutbound,
-		qWorkByID, qWorkByInbound, qWorkLiveCase, qWorkLiveOrder, qInsertWork, qClaimNext, qLease,
+		qInsertInbound, qInboundByKey, qNormalisedEarly, qTouch, qAnalysedEarly, qAnalysed, qSaveNormalised, qThreadRenormalised,
+		qClassified, qSetAutomated, qSetAckDone, qSetRouteDone, qRegistered, qInboundState,
+		qNewCase, qNewOrder, qRegisterState, qCaseByID, qOrderByID, qThreadInbound, qInsertEvent,
+		qCaseStatus, qOrderStatus, qSetCaseStatus, qTouchCase, qTouchOrder, qThreadRefOf,
+		qNewOutbound, qOutboundByKey, qOutboundByID, qUpdateOutbound, qThreadOutbound,
+		qNewWork, qWorkByInbound, qWorkLiveCase, qWorkLiveOrder, qClaimNext, qLease,
 		qPing,
 	}
 }
 
 func hotReads() []string {
 	return []string{
-		qInboundByID, qInboundByKey, qNormalised, qClassification, qCaseByID, qOrderByID,
-		qOutboundByMID, qCountToRecipient, qCountForCase, qCountForOrder, qWorkByID, qUnfinished,
+		qInboundByID, qNormalised, qClassification, qCaseByID, qOrderByID,
+		qOutboundByMID, qCountSent, qAddressFailing, qWorkByID,
+		findThreadQuery(1), findThreadQuery(2),
 	}
 }

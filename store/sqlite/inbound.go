@@ -18,7 +18,7 @@ const (
 	qInsertInbound = `INSERT INTO inbound (channel, source, source_key, blob, size, intent, queue,
 		received_at, status, updated_at, cards_masked)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)
-		ON CONFLICT (source_key) DO NOTHING RETURNING id`
+		ON CONFLICT (source_key) DO NOTHING`
 	qInboundByKey = `SELECT ` + inboundCols + ` FROM inbound WHERE source_key = ?`
 	qInboundByID  = `SELECT ` + inboundCols + ` FROM inbound WHERE id = ?`
 	qInboundState = `SELECT status, case_id, order_id FROM inbound WHERE id = ?`
@@ -48,18 +48,34 @@ const (
 		ON CONFLICT (inbound_id) DO UPDATE SET message_id = excluded.message_id,
 			from_addr = excluded.from_addr, subject = excluded.subject, body = excluded.body,
 			saved_at = excluded.saved_at`
-	// qAdvance touches the row and moves it one step when it is at the
-	// step before.
-	qAdvance = `UPDATE inbound SET updated_at = ?,
-		status = CASE WHEN status = ? THEN ? ELSE status END WHERE id = ?`
-	qSaveClassification = `INSERT INTO classification (inbound_id, intent, category, priority, queue, rule, saved_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (inbound_id) DO UPDATE SET intent = excluded.intent, category = excluded.category,
-			priority = excluded.priority, queue = excluded.queue, rule = excluded.rule,
-			saved_at = excluded.saved_at`
+	// qNormalisedEarly touches a row that cannot be in a thread yet and
+	// moves it from accepted to normalised; qTouch touches any other.
+	qNormalisedEarly = `UPDATE inbound SET updated_at = ?,
+		status = CASE WHEN status = 'accepted' THEN 'normalised' ELSE status END
+		WHERE id = ? AND status IN ('accepted', 'normalised', 'classified')`
+	qTouch = `UPDATE inbound SET updated_at = ? WHERE id = ?`
+	// qClassified stores a classification on its row and moves the row
+	// from normalised to classified.
+	qClassified = `UPDATE inbound SET updated_at = ?,
+		cl_intent = ?, cl_category = ?, cl_priority = ?, cl_queue = ?, cl_rule = ?,
+		status = CASE WHEN status = 'normalised' THEN 'classified' ELSE status END
+		WHERE id = ?`
+	// qAnalysed is qClassified for SaveAnalysis: from accepted too, with
+	// the automation rule when there is one. The first form is for a row
+	// that cannot be in a thread yet, the second for any.
+	qAnalysedEarly = `UPDATE inbound SET updated_at = ?,
+		automated = CASE WHEN ? <> '' THEN ? ELSE automated END,
+		cl_intent = ?, cl_category = ?, cl_priority = ?, cl_queue = ?, cl_rule = ?,
+		status = CASE WHEN status IN ('accepted', 'normalised') THEN 'classified' ELSE status END
+		WHERE id = ? AND status IN ('accepted', 'normalised', 'classified')`
+	qAnalysed = `UPDATE inbound SET updated_at = ?,
+		automated = CASE WHEN ? <> '' THEN ? ELSE automated END,
+		cl_intent = ?, cl_category = ?, cl_priority = ?, cl_queue = ?, cl_rule = ?
+		WHERE id = ?`
+	qSetAutomated       = `UPDATE inbound SET automated = ?, updated_at = ? WHERE id = ?`
 	qThreadRenormalised = `UPDATE thread_messages SET message_id = ?, from_addr = ?, subject = ? WHERE inbound_id = ?`
 	qNormalised         = `SELECT body FROM normalised WHERE inbound_id = ?`
-	qClassification     = `SELECT intent, category, priority, queue, rule FROM classification WHERE inbound_id = ?`
+	qClassification     = `SELECT cl_intent, cl_category, cl_priority, cl_queue, cl_rule FROM inbound WHERE id = ?`
 )
 
 func scanInbound(s scanner) (*store.Inbound, error) {
@@ -111,19 +127,21 @@ func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool
 	if received.IsZero() {
 		received = now
 	}
-	var got *store.Inbound // the existing row, for a duplicate
+	var (
+		id  int64
+		got *store.Inbound // the existing row, for a duplicate
+	)
 	err = d.write(ctx, op, func(t *tx) error {
 		got = nil
-		var id int64
-		err := t.queryRow(qInsertInbound, string(in.Channel), in.Source, in.SourceKey, in.Blob, in.Size,
-			string(in.Intent), in.Queue, ts(received), ts(now), in.CardsMasked).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
+		var (
+			ok  bool
+			err error
+		)
+		id, ok, err = t.insert(qInsertInbound, string(in.Channel), in.Source, in.SourceKey, in.Blob, in.Size,
+			string(in.Intent), in.Queue, ts(received), ts(now), in.CardsMasked)
+		if err == nil && !ok {
 			// Read inside the write: the first row may be in this batch.
 			got, err = scanInbound(t.queryRow(qInboundByKey, in.SourceKey))
-			return err
-		}
-		if err == nil {
-			in.ID = id
 		}
 		return err
 	})
@@ -134,6 +152,7 @@ func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool
 		*in = *got
 		return false, nil
 	}
+	in.ID = id
 	in.ReceivedAt = fromTS(ts(received))
 	in.UpdatedAt = fromTS(ts(now))
 	in.Status = store.StatusAccepted
@@ -238,8 +257,7 @@ func (d *DB) FileInbound(ctx context.Context, id int64) error {
 
 // SetAutomated records the automation rule that matched inbound id.
 func (d *DB) SetAutomated(ctx context.Context, id int64, rule string) error {
-	return d.execOne(ctx, "set automated", fmt.Sprintf("inbound %d", id),
-		`UPDATE inbound SET automated = ?, updated_at = ? WHERE id = ?`, rule, ts(d.now()), id)
+	return d.execOne(ctx, "set automated", fmt.Sprintf("inbound %d", id), qSetAutomated, rule, ts(d.now()), id)
 }
 
 // FailInbound marks inbound id failed with reason (final) and records an

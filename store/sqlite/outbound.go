@@ -17,26 +17,33 @@ const (
 	qOutboundByKey = `SELECT ` + outboundCols + ` FROM outbound WHERE inbound_id = ? AND kind = ?`
 	qOutboundByMID = `SELECT ` + outboundCols + ` FROM outbound WHERE message_id = ?`
 	qOutboundByID  = `SELECT ` + outboundCols + ` FROM outbound WHERE id = ?`
-	// Within CreateOutbound's transaction the (inbound_id, kind) key was
-	// looked up first, so a conflict here is a Message-ID in use.
-	qInsertOutbound = `INSERT INTO outbound (inbound_id, kind, case_id, order_id, message_id, recipient, rcpt_key,
+	// qNewOutbound adds a record unless its (inbound_id, kind) key or its
+	// Message-ID is taken.
+	qNewOutbound = `INSERT INTO outbound (inbound_id, kind, case_id, order_id, message_id, recipient, rcpt_key,
 			subject, template, state, reason, attempts, last_error, created_at, sent_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING RETURNING ` + outboundCols
+		ON CONFLICT DO NOTHING`
 	qUpdateOutbound = `UPDATE outbound SET state = ?, reason = ?, attempts = ?, last_error = ?, sent_at = ?,
-		case_id = ?, order_id = ? WHERE id = ? RETURNING ` + outboundCols
+		case_id = ?, order_id = ? WHERE id = ?`
 	qThreadOutbound = `INSERT INTO thread_messages (case_id, order_id, outbound_id, direction, message_id,
 			from_addr, subject, flag, created_at)
 		VALUES (?, ?, ?, 'out', ?, '', ?, '', ?)
 		ON CONFLICT (outbound_id) WHERE outbound_id IS NOT NULL DO NOTHING`
 	// Mail counts against the caps from the moment it is recorded: sent
 	// mail at its sending time, pending and committing mail at its creation.
-	qCountToRecipient = `SELECT count(*) FROM outbound
-		WHERE rcpt_key = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?`
-	qCountForCase = `SELECT count(*) FROM outbound
-		WHERE case_id = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?`
-	qCountForOrder = `SELECT count(*) FROM outbound
-		WHERE order_id = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?`
+	// qCountSent counts, in one read, the mail to a recipient (empty: none)
+	// and for a case or an order (NULL: none).
+	qCountSent = `SELECT
+		CASE WHEN ? = '' THEN 0 ELSE (SELECT count(*) FROM outbound
+			WHERE rcpt_key = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?) END,
+		(SELECT count(*) FROM outbound
+			WHERE case_id = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?),
+		(SELECT count(*) FROM outbound
+			WHERE order_id = ? AND state IN ('pending', 'committing', 'sent') AND coalesce(sent_at, created_at) >= ?)`
+	qMarkFailing = `INSERT INTO failing_addresses (addr, reason, marked_at) VALUES (?, ?, ?)
+		ON CONFLICT (addr) DO UPDATE SET reason = excluded.reason, marked_at = excluded.marked_at,
+			count = count + 1`
+	qAddressFailing = `SELECT count(*) FROM failing_addresses WHERE addr = ?`
 )
 
 func scanOutbound(s scanner) (*store.Outbound, error) {
@@ -75,44 +82,48 @@ func (d *DB) CreateOutbound(ctx context.Context, o *store.Outbound) (created boo
 	if o == nil || o.Kind == "" || o.Recipient == "" || cleanMessageID(o.MessageID) == "" {
 		return false, d.wrap(op, invalid("outbound needs a kind, a recipient and a Message-ID"))
 	}
-	if o.State == "" {
-		o.State = store.OutPending
+	state := o.State
+	if state == "" {
+		state = store.OutPending
 	}
-	if !validOutState(o.State) || (o.Ref.CaseID != 0 && o.Ref.OrderID != 0) {
-		return false, d.wrap(op, invalid(fmt.Sprintf("bad outbound state %q or ref %+v", o.State, o.Ref)))
+	if !validOutState(state) || (o.Ref.CaseID != 0 && o.Ref.OrderID != 0) {
+		return false, d.wrap(op, invalid(fmt.Sprintf("bad outbound state %q or ref %+v", state, o.Ref)))
 	}
-	mid := cleanMessageID(o.MessageID)
+	in := *o
+	in.State, in.MessageID = state, cleanMessageID(o.MessageID)
+	var got *store.Outbound
 	err = d.write(ctx, op, func(t *tx) error {
-		if o.InboundID != 0 {
-			got, err := scanOutbound(t.queryRow(qOutboundByKey, o.InboundID, o.Kind))
-			if err == nil {
-				*o = *got
-				return nil
-			}
+		got, created = nil, false
+		rec := in
+		if rec.CreatedAt.IsZero() {
+			rec.CreatedAt = t.now
+		}
+		// A missing inbound row, case or order fails the foreign keys
+		// (ErrNotFound).
+		id, ok, err := t.insert(qNewOutbound, nullID(rec.InboundID), rec.Kind, nullID(rec.Ref.CaseID),
+			nullID(rec.Ref.OrderID), rec.MessageID, rec.Recipient, addrKey(rec.Recipient), rec.Subject, rec.Template,
+			string(rec.State), rec.Reason, rec.Attempts, rec.LastError, ts(rec.CreatedAt), nullTS(rec.SentAt))
+		if err != nil {
+			return err
+		}
+		if ok {
+			rec.ID, rec.CreatedAt, rec.SentAt = id, fromTS(ts(rec.CreatedAt)), normTS(rec.SentAt)
+			got, created = &rec, true
+			return nil
+		}
+		if rec.InboundID != 0 {
+			got, err = scanOutbound(t.queryRow(qOutboundByKey, rec.InboundID, rec.Kind))
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 		}
-		createdAt := o.CreatedAt
-		if createdAt.IsZero() {
-			createdAt = t.now
-		}
-		// A missing inbound row, case or order fails the foreign keys
-		// (ErrNotFound).
-		got, err := scanOutbound(t.queryRow(qInsertOutbound, nullID(o.InboundID), o.Kind, nullID(o.Ref.CaseID),
-			nullID(o.Ref.OrderID), mid, o.Recipient, addrKey(o.Recipient), o.Subject, o.Template, string(o.State),
-			o.Reason, o.Attempts, o.LastError, ts(createdAt), nullTS(o.SentAt)))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("Message-ID %q is in use: %w", mid, store.ErrConflict)
-		}
-		if err != nil {
-			return err
-		}
-		*o = *got
-		created = true
-		return nil
+		return fmt.Errorf("Message-ID %q is in use: %w", rec.MessageID, store.ErrConflict)
 	})
-	return created, err
+	if err != nil {
+		return false, err
+	}
+	*o = *got
+	return created, nil
 }
 
 // UpdateOutbound records an attempt's result on record o.ID: State, Reason,
@@ -127,55 +138,104 @@ func (d *DB) UpdateOutbound(ctx context.Context, o *store.Outbound) error {
 	if o == nil || o.ID == 0 || !validOutState(o.State) {
 		return d.wrap(op, invalid("outbound update needs an id and a known state"))
 	}
-	return d.write(ctx, op, func(t *tx) error {
-		cur, err := scanOutbound(t.queryRow(qOutboundByID, o.ID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("outbound %d: %w", o.ID, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if cur.State == store.OutSent && o.State != store.OutSent && o.State != store.OutFailed {
-			return fmt.Errorf("outbound %d was sent, cannot become %s: %w", o.ID, o.State, store.ErrConflict)
-		}
-		ref := cur.Ref
-		if ref.IsZero() && validRef(o.Ref) {
-			if _, err := t.refStatus(o.Ref); err != nil {
-				return err
-			}
-			ref = o.Ref
-		}
-		sentAt := o.SentAt
-		if o.State == store.OutSent && sentAt.IsZero() {
-			sentAt = cur.SentAt
-			if sentAt.IsZero() {
-				sentAt = t.now
-			}
-		}
-		got, err := scanOutbound(t.queryRow(qUpdateOutbound, string(o.State), o.Reason, o.Attempts, o.LastError,
-			nullTS(sentAt), nullID(ref.CaseID), nullID(ref.OrderID), o.ID))
-		if err != nil {
-			return err
-		}
-		if o.State == store.OutSent && !ref.IsZero() {
-			if _, err := t.exec(qThreadOutbound, nullID(ref.CaseID), nullID(ref.OrderID), o.ID, cur.MessageID,
-				cur.Subject, ts(sentAt)); err != nil {
-				return err
-			}
-		}
-		if o.State != cur.State && o.State != store.OutPending && o.State != store.OutCommitting {
-			detail := cur.Kind + " to " + cur.Recipient
-			if o.Reason != "" {
-				detail += ": " + o.Reason
-			}
-			if err := t.event(store.Event{Kind: "outbound." + string(o.State), Ref: ref, InboundID: cur.InboundID,
-				Detail: detail}); err != nil {
-				return err
-			}
-		}
-		*o = *got
-		return nil
+	in := *o
+	var got *store.Outbound
+	err := d.write(ctx, op, func(t *tx) error {
+		var err error
+		got, err = t.updateOutbound(&in, false)
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	*o = *got
+	return nil
+}
+
+// FinishAck is UpdateOutbound of the acknowledgement o, in a state that
+// ends the step (sent, suppressed or failed), and SetAckDone of its record's
+// inbound message, in one write.
+func (d *DB) FinishAck(ctx context.Context, o *store.Outbound) error {
+	const op = "finish ack"
+	if o == nil || o.ID == 0 {
+		return d.wrap(op, invalid("finishing an acknowledgement needs its record's id"))
+	}
+	switch o.State {
+	case store.OutSent, store.OutSuppressed, store.OutFailed:
+	default:
+		return d.wrap(op, invalid(fmt.Sprintf("acknowledgement state %q does not end the step", o.State)))
+	}
+	in := *o
+	var got *store.Outbound
+	err := d.write(ctx, op, func(t *tx) error {
+		var err error
+		if got, err = t.updateOutbound(&in, true); err != nil {
+			return err
+		}
+		return t.execOne(fmt.Sprintf("inbound %d", got.InboundID), qSetAckDone, ts(t.now), got.InboundID)
+	})
+	if err != nil {
+		return err
+	}
+	*o = *got
+	return nil
+}
+
+// updateOutbound records o's attempt (see UpdateOutbound) and returns the
+// record as it now is. needInbound refuses, before writing, a record
+// without an inbound message.
+func (t *tx) updateOutbound(o *store.Outbound, needInbound bool) (*store.Outbound, error) {
+	cur, err := scanOutbound(t.queryRow(qOutboundByID, o.ID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("outbound %d: %w", o.ID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if needInbound && cur.InboundID == 0 {
+		return nil, invalid(fmt.Sprintf("outbound %d has no inbound message", o.ID))
+	}
+	if cur.State == store.OutSent && o.State != store.OutSent && o.State != store.OutFailed {
+		return nil, fmt.Errorf("outbound %d was sent, cannot become %s: %w", o.ID, o.State, store.ErrConflict)
+	}
+	ref := cur.Ref
+	if ref.IsZero() && validRef(o.Ref) {
+		if _, err := t.refStatus(o.Ref); err != nil {
+			return nil, err
+		}
+		ref = o.Ref
+	}
+	sentAt := o.SentAt
+	if o.State == store.OutSent && sentAt.IsZero() {
+		sentAt = cur.SentAt
+		if sentAt.IsZero() {
+			sentAt = t.now
+		}
+	}
+	if err := t.execOne(fmt.Sprintf("outbound %d", o.ID), qUpdateOutbound, string(o.State), o.Reason, o.Attempts,
+		o.LastError, nullTS(sentAt), nullID(ref.CaseID), nullID(ref.OrderID), o.ID); err != nil {
+		return nil, err
+	}
+	if o.State == store.OutSent && !ref.IsZero() {
+		if _, err := t.exec(qThreadOutbound, nullID(ref.CaseID), nullID(ref.OrderID), o.ID, cur.MessageID,
+			cur.Subject, ts(sentAt)); err != nil {
+			return nil, err
+		}
+	}
+	if o.State != cur.State && o.State != store.OutPending && o.State != store.OutCommitting {
+		detail := cur.Kind + " to " + cur.Recipient
+		if o.Reason != "" {
+			detail += ": " + o.Reason
+		}
+		if err := t.event(store.Event{Kind: "outbound." + string(o.State), Ref: ref, InboundID: cur.InboundID,
+			Detail: detail}); err != nil {
+			return nil, err
+		}
+	}
+	got := *cur
+	got.State, got.Reason, got.Attempts, got.LastError = o.State, o.Reason, o.Attempts, o.LastError
+	got.SentAt, got.Ref = normTS(sentAt), ref
+	return &got, nil
 }
 
 // OutboundByMessageID loads the record with messageID (angle brackets
@@ -193,22 +253,17 @@ func (d *DB) OutboundByMessageID(ctx context.Context, messageID string) (*store.
 // ignored) and for ref since the given time: the loop caps of invariant 3.
 // An empty recipient or a zero ref counts 0.
 func (d *DB) CountSent(ctx context.Context, recipient string, ref store.Ref, since time.Time) (toRecipient, forRef int, err error) {
-	const op = "count sent"
-	if key := addrKey(recipient); key != "" {
-		if err := d.r.queryRow(ctx, qCountToRecipient, key, ts(since)).Scan(&toRecipient); err != nil {
-			return 0, 0, d.wrap(op, err)
-		}
-	}
-	switch {
-	case ref.CaseID != 0:
-		err = d.r.queryRow(ctx, qCountForCase, ref.CaseID, ts(since)).Scan(&forRef)
-	case ref.OrderID != 0:
-		err = d.r.queryRow(ctx, qCountForOrder, ref.OrderID, ts(since)).Scan(&forRef)
-	}
+	key, at := addrKey(recipient), ts(since)
+	var forCase, forOrder int
+	err = d.r.queryRow(ctx, qCountSent, key, key, at, nullID(ref.CaseID), at, nullID(ref.OrderID), at).
+		Scan(&toRecipient, &forCase, &forOrder)
 	if err != nil {
-		return 0, 0, d.wrap(op, err)
+		return 0, 0, d.wrap("count sent", err)
 	}
-	return toRecipient, forRef, nil
+	if ref.CaseID != 0 {
+		return toRecipient, forCase, nil
+	}
+	return toRecipient, forOrder, nil
 }
 
 // MarkAddressFailing records a hard bounce for addr (case ignored); a
@@ -219,9 +274,7 @@ func (d *DB) MarkAddressFailing(ctx context.Context, addr, reason string) error 
 		return d.wrap("mark address failing", invalid("empty address"))
 	}
 	return d.write(ctx, "mark address failing", func(t *tx) error {
-		_, err := t.exec(`INSERT INTO failing_addresses (addr, reason, marked_at) VALUES (?, ?, ?)
-			ON CONFLICT (addr) DO UPDATE SET reason = excluded.reason, marked_at = excluded.marked_at,
-				count = count + 1`, key, reason, ts(t.now))
+		_, err := t.exec(qMarkFailing, key, reason, ts(t.now))
 		return err
 	})
 }
@@ -229,7 +282,7 @@ func (d *DB) MarkAddressFailing(ctx context.Context, addr, reason string) error 
 // AddressFailing tells whether addr is marked failing.
 func (d *DB) AddressFailing(ctx context.Context, addr string) (bool, error) {
 	var n int
-	err := d.r.queryRow(ctx, `SELECT count(*) FROM failing_addresses WHERE addr = ?`, addrKey(addr)).Scan(&n)
+	err := d.r.queryRow(ctx, qAddressFailing, addrKey(addr)).Scan(&n)
 	return n > 0, d.wrap("address failing", err)
 }
 

@@ -32,6 +32,19 @@ const (
 	maxThreadIDs = 200
 )
 
+// findThreadQuery is FindThread's statement for n Message-IDs: inbound
+// thread messages first, then outbound records (which stand for our sent
+// thread messages too), each in id order.
+func findThreadQuery(n int) string {
+	marks := strings.TrimSuffix(strings.Repeat("?,", n), ",")
+	return `SELECT message_id, case_id, order_id, 0 AS src, id FROM thread_messages
+			WHERE message_id <> '' AND direction = 'in' AND message_id IN (` + marks + `)
+		UNION ALL
+		SELECT message_id, case_id, order_id, 1 AS src, id FROM outbound WHERE message_id IN (` + marks + `)
+			AND (case_id IS NOT NULL OR order_id IS NOT NULL)
+		ORDER BY src, id`
+}
+
 // validRef reports whether ref names exactly one case or order.
 func validRef(ref store.Ref) bool { return (ref.CaseID != 0) != (ref.OrderID != 0) }
 
@@ -61,9 +74,9 @@ func (t *tx) refStatus(ref store.Ref) (string, error) {
 	)
 	switch {
 	case ref.CaseID != 0:
-		q, what, id = `SELECT status FROM cases WHERE id = ?`, "case", ref.CaseID
+		q, what, id = qCaseStatus, "case", ref.CaseID
 	case ref.OrderID != 0:
-		q, what, id = `SELECT status FROM orders WHERE id = ?`, "order", ref.OrderID
+		q, what, id = qOrderStatus, "order", ref.OrderID
 	default:
 		return "", nil
 	}
@@ -108,7 +121,7 @@ func (d *DB) AttachInbound(ctx context.Context, id int64, ref store.Ref, flag st
 			return err
 		}
 		if ref.CaseID != 0 {
-			if _, err := t.exec(`UPDATE cases SET updated_at = ? WHERE id = ?`, ts(t.now), ref.CaseID); err != nil {
+			if _, err := t.exec(qTouchCase, ts(t.now), ref.CaseID); err != nil {
 				return err
 			}
 			if caseStatus == string(store.CaseWaitingCustomer) && flag == "" {
@@ -116,7 +129,7 @@ func (d *DB) AttachInbound(ctx context.Context, id int64, ref store.Ref, flag st
 					return err
 				}
 			}
-		} else if _, err := t.exec(`UPDATE orders SET updated_at = ? WHERE id = ?`, ts(t.now), ref.OrderID); err != nil {
+		} else if _, err := t.exec(qTouchOrder, ts(t.now), ref.OrderID); err != nil {
 			return err
 		}
 		return t.event(store.Event{Kind: "message.attached", Ref: ref, InboundID: id, Detail: flag})
@@ -146,38 +159,35 @@ func (d *DB) FindThread(ctx context.Context, messageIDs []string) (store.Ref, er
 	if len(ids) == 0 {
 		return store.Ref{}, d.wrap(op, fmt.Errorf("no message ids: %w", store.ErrNotFound))
 	}
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	q := `SELECT message_id, case_id, order_id, 0 AS src, id FROM thread_messages WHERE message_id <> '' AND message_id IN (` + marks + `)
-		UNION ALL
-		SELECT message_id, case_id, order_id, 1 AS src, id FROM outbound WHERE message_id IN (` + marks + `)
-			AND (case_id IS NOT NULL OR order_id IS NOT NULL)
-		ORDER BY src, id`
-	args := make([]any, 0, 2*len(ids))
+	// Pad the list to a power of two with its last ID (harmless in IN):
+	// a handful of statement shapes, each prepared once per connection.
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	args := make([]any, 0, 2*n)
 	for range 2 {
-		for _, id := range ids {
-			args = append(args, id)
+		for i := range n {
+			args = append(args, ids[min(i, len(ids)-1)])
 		}
 	}
-	rows, err := d.r.query(ctx, q, args...)
-	if err != nil {
-		return store.Ref{}, d.wrap(op, err)
-	}
-	defer rows.Close()
+	q := findThreadQuery(n)
 	found := make(map[string]store.Ref)
-	for rows.Next() {
+	err := d.r.queryRows(ctx, q, args, func(vals []any) error {
 		var (
 			mid        string
 			c, o       sql.NullInt64
 			src, rowID int64
 		)
-		if err := rows.Scan(&mid, &c, &o, &src, &rowID); err != nil {
-			return store.Ref{}, d.wrap(op, err)
+		if err := (values{vals: vals}).Scan(&mid, &c, &o, &src, &rowID); err != nil {
+			return err
 		}
 		if _, ok := found[mid]; !ok {
 			found[mid] = store.Ref{CaseID: c.Int64, OrderID: o.Int64}
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return store.Ref{}, d.wrap(op, err)
 	}
 	for _, id := range ids {

@@ -18,9 +18,11 @@ const (
 	qWorkByInbound = `SELECT ` + workCols + ` FROM work_items WHERE inbound_id = ?`
 	qWorkLiveCase  = `SELECT ` + workCols + ` FROM work_items WHERE case_id = ? AND state <> 'done'`
 	qWorkLiveOrder = `SELECT ` + workCols + ` FROM work_items WHERE order_id = ? AND state <> 'done'`
-	qInsertWork    = `INSERT INTO work_items (queue, case_id, order_id, inbound_id, priority, prank, due_at,
+	// qNewWork adds an item unless one stands for its inbound message or
+	// (live) for its case or order.
+	qNewWork = `INSERT INTO work_items (queue, case_id, order_id, inbound_id, priority, prank, due_at,
 			state, reason, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING ` + workCols
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	// qClaimNext picks the best claimable item: highest priority, earliest
 	// due, oldest; the work_claim index serves it in that order.
 	qClaimNext = `SELECT ` + workCols + ` FROM work_items
@@ -76,56 +78,103 @@ func scanWorks(rows *sql.Rows) ([]store.WorkItem, error) {
 // normal.
 func (d *DB) EnsureWorkItem(ctx context.Context, w *store.WorkItem) (created bool, err error) {
 	const op = "ensure work item"
+	in, err := checkWork(w)
+	if err != nil {
+		return false, d.wrap(op, err)
+	}
+	var got *store.WorkItem
+	err = d.write(ctx, op, func(t *tx) error {
+		var err error
+		got, created, err = t.ensureWork(in)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	*w = *got
+	return created, nil
+}
+
+// RouteInbound is EnsureWorkItem(w) and SetRouteDone(w.InboundID) in one
+// write.
+func (d *DB) RouteInbound(ctx context.Context, w *store.WorkItem) (created bool, err error) {
+	const op = "route inbound"
+	if w != nil && w.InboundID == 0 {
+		return false, d.wrap(op, invalid("routing needs the inbound id"))
+	}
+	in, err := checkWork(w)
+	if err != nil {
+		return false, d.wrap(op, err)
+	}
+	var got *store.WorkItem
+	err = d.write(ctx, op, func(t *tx) error {
+		var err error
+		if got, created, err = t.ensureWork(in); err != nil {
+			return err
+		}
+		return t.execOne(fmt.Sprintf("inbound %d", in.InboundID), qSetRouteDone, ts(t.now), in.InboundID)
+	})
+	if err != nil {
+		return false, err
+	}
+	*w = *got
+	return created, nil
+}
+
+// checkWork validates w and returns a copy with its defaults.
+func checkWork(w *store.WorkItem) (store.WorkItem, error) {
 	if w == nil || w.Queue == "" || (w.InboundID == 0 && w.Ref.IsZero()) || (w.Ref.CaseID != 0 && w.Ref.OrderID != 0) {
-		return false, d.wrap(op, invalid("work item needs a queue and an inbound id or one case or order"))
+		return store.WorkItem{}, invalid("work item needs a queue and an inbound id or one case or order")
 	}
 	prio, ok := priorityOr(w.Priority)
 	if !ok {
-		return false, d.wrap(op, invalid(fmt.Sprintf("unknown priority %q", w.Priority)))
+		return store.WorkItem{}, invalid(fmt.Sprintf("unknown priority %q", w.Priority))
 	}
-	err = d.write(ctx, op, func(t *tx) error {
-		found := func(q string, key int64) (bool, error) {
-			got, err := scanWork(t.queryRow(q, key))
-			if errors.Is(err, sql.ErrNoRows) {
-				return false, nil
-			}
-			if err != nil {
-				return false, err
-			}
-			*w = *got
-			return true, nil
+	in := *w
+	in.Priority = prio
+	return in, nil
+}
+
+// ensureWork makes the item w unless one stands (see EnsureWorkItem) and
+// returns the item that stands.
+func (t *tx) ensureWork(w store.WorkItem) (*store.WorkItem, bool, error) {
+	if w.CreatedAt.IsZero() {
+		w.CreatedAt = t.now
+	}
+	// The unique indexes on inbound_id and on the live item of a case or
+	// order turn the insert into nothing when an item stands. A missing
+	// inbound row, case or order fails the foreign keys (ErrNotFound).
+	id, ok, err := t.insert(qNewWork, w.Queue, nullID(w.Ref.CaseID), nullID(w.Ref.OrderID), nullID(w.InboundID),
+		string(w.Priority), w.Priority.Rank(), dueTS(w.DueAt), string(store.WorkOpen), w.Reason, ts(w.CreatedAt))
+	if err != nil {
+		return nil, false, err
+	}
+	if ok {
+		w.ID, w.State, w.DueAt, w.CreatedAt = id, store.WorkOpen, normTS(w.DueAt), fromTS(ts(w.CreatedAt))
+		w.LeaseOwner, w.LeaseExpires, w.CompletedAt = "", time.Time{}, time.Time{}
+		if err := t.event(store.Event{Kind: "work.created", Ref: w.Ref, InboundID: w.InboundID, Detail: w.Queue}); err != nil {
+			return nil, false, err
 		}
-		var lookups [][2]any
-		if w.InboundID != 0 {
-			lookups = append(lookups, [2]any{qWorkByInbound, w.InboundID})
+		return &w, true, nil
+	}
+	var lookups [][2]any
+	if w.InboundID != 0 {
+		lookups = append(lookups, [2]any{qWorkByInbound, w.InboundID})
+	}
+	if w.Ref.CaseID != 0 {
+		lookups = append(lookups, [2]any{qWorkLiveCase, w.Ref.CaseID})
+	}
+	if w.Ref.OrderID != 0 {
+		lookups = append(lookups, [2]any{qWorkLiveOrder, w.Ref.OrderID})
+	}
+	for _, l := range lookups {
+		got, err := scanWork(t.queryRow(l[0].(string), l[1].(int64)))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
 		}
-		if w.Ref.CaseID != 0 {
-			lookups = append(lookups, [2]any{qWorkLiveCase, w.Ref.CaseID})
-		}
-		if w.Ref.OrderID != 0 {
-			lookups = append(lookups, [2]any{qWorkLiveOrder, w.Ref.OrderID})
-		}
-		for _, l := range lookups {
-			if ok, err := found(l[0].(string), l[1].(int64)); ok || err != nil {
-				return err
-			}
-		}
-		createdAt := w.CreatedAt
-		if createdAt.IsZero() {
-			createdAt = t.now
-		}
-		// A missing inbound row, case or order fails the foreign keys
-		// (ErrNotFound).
-		got, err := scanWork(t.queryRow(qInsertWork, w.Queue, nullID(w.Ref.CaseID), nullID(w.Ref.OrderID),
-			nullID(w.InboundID), string(prio), prio.Rank(), dueTS(w.DueAt), w.Reason, ts(createdAt)))
-		if err != nil {
-			return err
-		}
-		*w = *got
-		created = true
-		return t.event(store.Event{Kind: "work.created", Ref: w.Ref, InboundID: w.InboundID, Detail: w.Queue})
-	})
-	return created, err
+		return got, false, err
+	}
+	return nil, false, fmt.Errorf("work item for inbound %d, %+v: not made and none stands", w.InboundID, w.Ref)
 }
 
 // Queues lists every queue with open or claimed items, with its depth at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,10 +36,13 @@ func TestGroupCommit(t *testing.T) {
 	d := openTemp(t)
 	ctx := t.Context()
 	release, running := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	firstDone := make(chan error, 1)
 	go func() {
 		firstDone <- d.write(ctx, "first", func(t *tx) error {
-			close(running)
+			// A job may run again (replayed after a later job of its
+			// batch failed having written).
+			once.Do(func() { close(running) })
 			<-release
 			return t.event(store.Event{Kind: "first"})
 		})
@@ -105,6 +109,9 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal("the first job's write is missing")
 	}
 	after := d.WriteStats()
+	if after.Replays == before.Replays {
+		t.Fatal("jobs that wrote and failed caused no replay")
+	}
 	if commits := after.Commits - before.Commits; commits != 1 {
 		t.Fatalf("%d commits for one batch; want 1", commits)
 	}
@@ -178,5 +185,153 @@ func TestCloseFinishesQueuedWrites(t *testing.T) {
 	}
 	if err := d.AddEvent(t.Context(), store.Event{Kind: "late"}); !errors.Is(err, errClosed) {
 		t.Fatalf("write after Close: %v; want errClosed", err)
+	}
+}
+
+// queueBehind runs each of fns as a write from its own goroutine, in order,
+// behind a write that blocks the writer until the returned release is
+// called, so that they all run in one batch; wait returns their errors.
+func queueBehind(t *testing.T, d *DB, fns ...func() error) (release func(), wait func() []error) {
+	t.Helper()
+	ctx := t.Context()
+	hold, running := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	go func() {
+		_ = d.write(ctx, "block", func(*tx) error {
+			once.Do(func() { close(running) })
+			<-hold
+			return nil
+		})
+	}()
+	<-running
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Go(func() { errs[i] = fn() })
+		waitFor(func() bool { return len(d.jobs) == i+1 })
+	}
+	return func() { close(hold) }, func() []error { wg.Wait(); return errs }
+}
+
+// TestReplayKeepsResults: when a job fails after writing, the jobs of its
+// batch run again in a new transaction, and what they report (ids, created)
+// is what was committed.
+func TestReplayKeepsResults(t *testing.T) {
+	d := openTemp(t)
+	ctx := t.Context()
+	opener := acceptKey(t, d, "replay:opener")
+	var (
+		in      = &store.Inbound{Channel: "imap", Source: "INBOX", SourceKey: "replay:new", Blob: strings.Repeat("b", 64), Size: 1}
+		inNew   bool
+		c       *store.Case
+		cNew    bool
+		w       = &store.WorkItem{Queue: "support", InboundID: opener.ID}
+		wNew    bool
+		boom    = errors.New("boom")
+		runs    int
+		before  = d.WriteStats()
+		release func()
+		wait    func() []error
+	)
+	release, wait = queueBehind(t, d,
+		func() (err error) { inNew, err = d.AcceptInbound(ctx, in); return err },
+		func() (err error) {
+			c, cNew, err = d.RegisterCase(ctx, store.NewCase{InboundID: opener.ID, Kind: "incident", Queue: "support"})
+			return err
+		},
+		func() error {
+			return d.write(ctx, "fails", func(t *tx) error {
+				runs++
+				if err := t.event(store.Event{Kind: "leaked"}); err != nil {
+					return err
+				}
+				return boom
+			})
+		},
+		func() (err error) { wNew, err = d.EnsureWorkItem(ctx, w); return err },
+	)
+	release()
+	errs := wait()
+	if !errors.Is(errs[2], boom) {
+		t.Fatalf("failing job: %v; want its own error", errs[2])
+	}
+	for i, err := range []error{errs[0], errs[1], errs[3]} {
+		if err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+	}
+	if runs != 1 {
+		t.Fatalf("the failing job ran %d times; want 1", runs)
+	}
+	if after := d.WriteStats(); after.Replays-before.Replays < 3 {
+		t.Fatalf("%d jobs replayed; want the 3 that ran before the failure (the blocker, accept, register)", after.Replays-before.Replays)
+	}
+	if got, err := d.Inbound(ctx, in.ID); err != nil || !inNew || got.SourceKey != "replay:new" {
+		t.Fatalf("accepted row %d (created %v) reads %+v, %v", in.ID, inNew, got, err)
+	}
+	if got, err := d.Case(ctx, c.ID); err != nil || !cNew || got.InboundID != opener.ID {
+		t.Fatalf("case %+v (created %v) reads %+v, %v", c, cNew, got, err)
+	}
+	if got, err := d.WorkItem(ctx, w.ID); err != nil || !wNew || got.InboundID != opener.ID {
+		t.Fatalf("work item %+v (created %v) reads %+v, %v", w, wNew, got, err)
+	}
+	if n := countKind(t, d, "leaked"); n != 0 {
+		t.Fatalf("the failed job's write was committed (%d)", n)
+	}
+	if n := countKind(t, d, "case.created"); n != 1 {
+		t.Fatalf("%d case.created events; want 1", n)
+	}
+}
+
+// TestCleanFailureNoReplay: a job that fails without having changed
+// anything leaves its batch alone.
+func TestCleanFailureNoReplay(t *testing.T) {
+	d := openTemp(t)
+	ctx := t.Context()
+	before := d.WriteStats()
+	release, wait := queueBehind(t, d,
+		func() error { return d.AddEvent(ctx, store.Event{Kind: "kept"}) },
+		func() error { return d.SetAckDone(ctx, 99999) },
+		func() error {
+			_, _, err := d.RegisterCase(ctx, store.NewCase{InboundID: 99999, Queue: "q"})
+			return err
+		},
+		func() error { return d.AddEvent(ctx, store.Event{Kind: "kept"}) },
+	)
+	release()
+	errs := wait()
+	if errs[0] != nil || errs[3] != nil || !errors.Is(errs[1], store.ErrNotFound) || !errors.Is(errs[2], store.ErrNotFound) {
+		t.Fatalf("errors = %v", errs)
+	}
+	if after := d.WriteStats(); after.Replays != before.Replays {
+		t.Fatalf("%d replays for failures that changed nothing", after.Replays-before.Replays)
+	}
+	if n := countKind(t, d, "kept"); n != 2 {
+		t.Fatalf("%d events kept; want 2", n)
+	}
+}
+
+// TestJobEndingItsTransaction: a job that ends the transaction (here by
+// hand; SQLite does after some errors) fails, and the others still commit.
+func TestJobEndingItsTransaction(t *testing.T) {
+	d := openTemp(t)
+	ctx := t.Context()
+	release, wait := queueBehind(t, d,
+		func() error { return d.AddEvent(ctx, store.Event{Kind: "kept"}) },
+		func() error {
+			return d.write(ctx, "rogue", func(t *tx) error {
+				_, err := t.exec("ROLLBACK")
+				return err
+			})
+		},
+		func() error { return d.AddEvent(ctx, store.Event{Kind: "kept"}) },
+	)
+	release()
+	errs := wait()
+	if errs[0] != nil || errs[2] != nil || !errors.Is(errs[1], errTxEnded) {
+		t.Fatalf("errors = %v", errs)
+	}
+	if n := countKind(t, d, "kept"); n != 2 {
+		t.Fatalf("%d events kept; want 2", n)
 	}
 }

@@ -4,7 +4,8 @@
 // keyed write (called twice and from several goroutines at once), claim
 // ordering and lease expiry with explicit times, threading through inbound
 // and outbound Message-IDs, the inbound status machine, the loop caps and
-// the audit events the store records itself.
+// the audit events the store records itself, and the combined writes
+// (SaveAnalysis, FinishAck, RouteInbound) against the calls they stand for.
 package storetest
 
 import (
@@ -52,6 +53,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Checkpoints", testCheckpoints},
 		{"Events", testEvents},
 		{"Ping", testPing},
+		{"SaveAnalysis", testSaveAnalysis},
+		{"SaveAnalysisConcurrent", testSaveAnalysisConcurrent},
+		{"FinishAck", testFinishAck},
+		{"FinishAckConcurrent", testFinishAckConcurrent},
+		{"RouteInbound", testRouteInbound},
+		{"RouteInboundConcurrent", testRouteInboundConcurrent},
+		{"RecordsAsStored", testRecordsAsStored},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
