@@ -12,12 +12,12 @@ import (
 // parser refuses it, each comma-separated piece is tried alone and then
 // read loosely ("Name <addr>", a bare addr), so one broken header never
 // fails the message; ok is false when the fallback was needed.
-func addressList(h gomail.Header, key string) ([]message.Address, bool) {
+func addressList(h fieldReader, key string) ([]message.Address, bool) {
 	v := h.Get(key)
 	if strings.TrimSpace(v) == "" {
 		return nil, true
 	}
-	if list, err := h.AddressList(key); err == nil {
+	if list, err := gomail.ParseAddressList(v); err == nil {
 		out := make([]message.Address, 0, len(list))
 		for _, a := range list {
 			out = appendAddr(out, a.Name, a.Address)
@@ -57,7 +57,9 @@ func normAddr(a string) string {
 		return ""
 	}
 	if i := strings.LastIndexByte(a, '@'); i >= 0 {
-		a = a[:i] + strings.ToLower(a[i:])
+		if d := strings.ToLower(a[i:]); d != a[i:] {
+			a = a[:i] + d
+		}
 	}
 	return a
 }

@@ -69,9 +69,7 @@ func (c *collector) walk(p *part, inAlt bool) error {
 			}
 			return c.attach(p) // a second HTML body: kept, not merged
 		}
-		if s, ok := c.decodeTextPart(p); ok {
-			c.html, c.haveHTML = s, true
-		}
+		c.html, c.haveHTML = c.decodeHTMLPart(p), true
 	}
 	return nil
 }
@@ -137,6 +135,27 @@ func (c *collector) decodeTextPart(p *part) (string, bool) {
 		c.warn(p.ctype.value + " part: " + warn)
 	}
 	return s, true
+}
+
+// decodeHTMLPart is decodeTextPart for the HTML body, which only the
+// sanitiser reads: UTF-8 is kept as it is, without a copy and with its
+// line ends, since the HTML tokenizer reads CR LF and a lone CR as LF
+// (HTML §13.2.3.5, "preprocessing the input stream") as textString would
+// have made them.
+func (c *collector) decodeHTMLPart(p *part) []byte {
+	label := p.ctype.params["charset"]
+	data, _, warn := decodeTransfer(p.cte, p.body, c.p.lim.MaxBytes)
+	if warn != "" {
+		c.warn(p.ctype.value + " part: " + warn)
+	}
+	if utf8Label(normLabel(label)) && utf8.Valid(data) {
+		return data
+	}
+	s, warn := decodeText(label, data, true)
+	if warn != "" {
+		c.warn(p.ctype.value + " part: " + warn)
+	}
+	return []byte(s)
 }
 
 // attach stores a part as an attachment. An attachment whose decoded size

@@ -203,9 +203,8 @@ func hasTrailingSpace(b []byte) bool {
 // 8-bit mail). An unknown or broken charset keeps the text as it is, with
 // invalid bytes replaced, and says so in warn.
 func decodeText(label string, b []byte, isHTML bool) (string, string) {
-	label = strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`))
-	switch label {
-	case "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "":
+	label = normLabel(label)
+	if utf8Label(label) {
 		if utf8.Valid(b) {
 			return textString(b), ""
 		}
@@ -227,6 +226,21 @@ func decodeText(label string, b []byte, isHTML bool) (string, string) {
 		return strings.ToValidUTF8(string(b), "\uFFFD"), err.Error() + ": text kept as is"
 	}
 	return out, ""
+}
+
+// normLabel lower-cases a charset label without quotes and blanks.
+func normLabel(label string) string {
+	return strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`))
+}
+
+// utf8Label reports a charset label (normalised by normLabel) under
+// which valid UTF-8 is read as it is: none, UTF-8 or ASCII.
+func utf8Label(label string) bool {
+	switch label {
+	case "utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "":
+		return true
+	}
+	return false
 }
 
 // quote quotes s for a warning, shortened and made printable.

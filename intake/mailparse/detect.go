@@ -52,12 +52,13 @@ type Own struct {
 // signal. Report parts found in the body are the parser's to add
 // (RuleReportPart). Other channels that receive mail headers reuse it.
 func Detect(h mail.Header, own Own) []message.Signal {
-	return detect(h, own, senderAddrs(h))
+	subject, _ := decodeWords(h.Get("Subject"))
+	return detect(&h, own, senderAddrs(&h), subject)
 }
 
-// detect is Detect with the sender addresses (see senderAddrs) already
-// parsed.
-func detect(h mail.Header, own Own, senders []string) []message.Signal {
+// detect is Detect with the sender addresses (see senderAddrs) and the
+// decoded Subject already read.
+func detect(h fieldReader, own Own, senders []string, subject string) []message.Signal {
 	var sig []message.Signal
 	add := func(rule, value string) {
 		sig = append(sig, message.Signal{Rule: rule, Value: signalValue(value)})
@@ -120,7 +121,10 @@ func detect(h mail.Header, own Own, senders []string) []message.Signal {
 	if v := h.Get("X-Apple-Action"); strings.Contains(strings.ToLower(v), "vacation") {
 		add(RuleVendorAutoreply, "X-Apple-Action: "+v)
 	}
-	if ct := h.Get("Content-Type"); ct != "" {
+	// Only a value that starts with the type (as mime.ParseMediaType
+	// reads it) can parse as it: the cheap test spares parsing every
+	// top-level Content-Type twice.
+	if ct := h.Get("Content-Type"); strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "multipart/report") {
 		if mv, _ := parseMediaValue(ct); mv.value == "multipart/report" {
 			add(RuleMultipartReport, mv.params["report-type"])
 		}
@@ -161,8 +165,8 @@ func detect(h mail.Header, own Own, senders []string) []message.Signal {
 			add(RuleOwnMessageID, id)
 		}
 	}
-	if subj, _ := decodeWords(h.Get("Subject")); subj != "" {
-		if p := subjectPhrase(subj); p != "" {
+	if subject != "" {
+		if p := subjectPhrase(subject); p != "" {
 			sig = append(sig, message.Signal{Rule: RuleSubject, Value: p, Weak: true})
 		}
 	}
@@ -192,7 +196,7 @@ func signalValue(v string) string {
 
 // returnPath returns the reverse path of the topmost Return-Path field
 // (added at final delivery, RFC 5321 §4.4) without angle brackets.
-func returnPath(h mail.Header) (string, bool) {
+func returnPath(h fieldReader) (string, bool) {
 	if !h.Has("Return-Path") {
 		return "", false
 	}
@@ -214,13 +218,13 @@ func isNullPath(rp string) bool {
 // senderAddrs returns the addresses of From, Sender and Return-Path, in
 // that order (From and Sender always take the first two places, empty when
 // absent).
-func senderAddrs(h mail.Header) []string {
+func senderAddrs(h fieldReader) []string {
 	from, _ := addressList(h, "From")
 	return senderAddrsFrom(h, from)
 }
 
 // senderAddrsFrom is senderAddrs with the From list already parsed.
-func senderAddrsFrom(h mail.Header, from []message.Address) []string {
+func senderAddrsFrom(h fieldReader, from []message.Address) []string {
 	out := make([]string, 0, 3)
 	a := ""
 	if len(from) > 0 {

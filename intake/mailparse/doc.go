@@ -16,9 +16,10 @@
 // MaxAttachmentBytes does not fail the message: it is skipped with a
 // warning (decoding stops at the limit), as help desks do with oversized
 // files, so the customer's text still reaches a person and the raw message
-// still holds the file. Header fields are go-message textproto headers;
-// addresses and dates are read with go-message/mail and net/mail, charsets
-// with go-message/charset (plus UTF-7, which it lacks).
+// still holds the file. Header fields are read in place, unfolded only when
+// asked for, as go-message's textproto does; addresses and dates are read
+// with go-message/mail and net/mail, charsets with go-message/charset
+// (plus UTF-7, which it lacks).
 //
 // Broken input is read as far as it goes, never refused for one flaw: a bad
 // address header, an unknown charset or transfer encoding, a missing

@@ -2,17 +2,14 @@ package mailparse
 
 import (
 	"bytes"
-
-	gomessage "github.com/emersion/go-message"
-	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
+	"slices"
 
 	"github.com/frontdesk/frontdesk/message"
 )
 
 // headerResult is a parsed header block and what followed it.
 type headerResult struct {
-	h    mail.Header
+	h    header
 	body []byte
 	// size is the number of header bytes read (up to and including the
 	// blank line).
@@ -29,16 +26,19 @@ type headerResult struct {
 // without a blank line ends at the first line that is not a field.
 func readHeader(b []byte, limit int) (headerResult, error) {
 	var (
-		res    headerResult
-		fields [][]byte // raw "Key: value" fields, continuation lines included
-		cur    = -1     // start of the field being read, or -1
+		res headerResult
+		// The fields are gathered on the stack (most part headers hold a
+		// few) and copied once, at their number, into the result.
+		buf    [16]headerField
+		fields = buf[:0]
+		cur    = -1 // start of the field being read, or -1
 		pos    int
 		// lastEnd is the end of the last line of the current field.
 		lastEnd int
 	)
 	flush := func(end int) {
 		if cur >= 0 {
-			fields = append(fields, b[cur:end])
+			fields = append(fields, newField(b[cur:end]))
 			cur = -1
 		}
 	}
@@ -104,14 +104,8 @@ func readHeader(b []byte, limit int) (headerResult, error) {
 	return res.finish(fields), nil
 }
 
-func (res headerResult) finish(fields [][]byte) headerResult {
-	var h textproto.Header
-	// go-message keeps fields in reverse order: adding the last field
-	// first makes Get return the topmost field, as in ReadHeader.
-	for i := len(fields) - 1; i >= 0; i-- {
-		h.AddRaw(fields[i])
-	}
-	res.h = mail.Header{Header: gomessage.Header{Header: h}}
+func (res headerResult) finish(fields []headerField) headerResult {
+	res.h = header{fields: slices.Clone(fields)}
 	return res
 }
 

@@ -1,6 +1,7 @@
 package mailparse
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,10 +24,13 @@ func (b *memBlobs) Put(ctx context.Context, r io.Reader) (string, int64, error) 
 	if err := ctx.Err(); err != nil {
 		return "", 0, err
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
+	// Copied once (io.ReadAll would grow its buffer step by step), as the
+	// real store streams it to a file. An empty blob is stored too.
+	buf := bytes.NewBuffer([]byte{})
+	if _, err := io.Copy(buf, r); err != nil {
 		return "", 0, err
 	}
+	data := buf.Bytes()
 	sum := sha256.Sum256(data)
 	h := hex.EncodeToString(sum[:])
 	b.mu.Lock()

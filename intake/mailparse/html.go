@@ -1,6 +1,7 @@
 package mailparse
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -42,9 +43,9 @@ func htmlToText(s string) string {
 		case html.TextToken:
 			if skip == 0 {
 				if pre > 0 {
-					w.raw(string(z.Text()))
+					w.raw(z.Text())
 				} else {
-					w.text(string(z.Text()))
+					w.text(z.Text())
 				}
 			}
 		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
@@ -84,7 +85,7 @@ func htmlToText(s string) string {
 			case atom.Li:
 				w.block(1)
 				if !end {
-					w.text("- ")
+					w.text([]byte("- "))
 				}
 			case atom.Td, atom.Th:
 				if !end {
@@ -117,25 +118,33 @@ func (w *textWriter) flush() {
 	}
 }
 
-func (w *textWriter) text(s string) {
-	for i, f := range strings.Fields(s) {
-		if i > 0 || startsSpace(s) {
+// text writes the words of s with white space collapsed. s is the
+// tokenizer's text, read in place.
+func (w *textWriter) text(s []byte) {
+	first := true
+	for f := range bytes.FieldsSeq(s) {
+		if !first || startsSpace(s) {
 			w.pending = true
 		}
+		first = false
 		w.flush()
-		w.b.WriteString(f)
+		w.b.Write(f)
 	}
 	if endsSpace(s) {
 		w.pending = true
 	}
 }
 
-func (w *textWriter) raw(s string) {
-	if s == "" {
+// raw writes s as it is, but for CRLF (which "&#13;" can still make).
+func (w *textWriter) raw(s []byte) {
+	if len(s) == 0 {
 		return
 	}
 	w.flush()
-	w.b.WriteString(strings.ReplaceAll(s, "\r\n", "\n"))
+	if bytes.Contains(s, []byte("\r\n")) {
+		s = bytes.ReplaceAll(s, []byte("\r\n"), []byte("\n"))
+	}
+	w.b.Write(s)
 }
 
 func (w *textWriter) newline() {
@@ -152,12 +161,12 @@ func (w *textWriter) String() string {
 
 func (w *textWriter) gap() { w.pending = true }
 
-func startsSpace(s string) bool {
-	r, _ := utf8.DecodeRuneInString(s)
-	return s != "" && unicode.IsSpace(r)
+func startsSpace(s []byte) bool {
+	r, _ := utf8.DecodeRune(s)
+	return len(s) > 0 && unicode.IsSpace(r)
 }
 
-func endsSpace(s string) bool {
-	r, _ := utf8.DecodeLastRuneInString(s)
-	return s != "" && unicode.IsSpace(r)
+func endsSpace(s []byte) bool {
+	r, _ := utf8.DecodeLastRune(s)
+	return len(s) > 0 && unicode.IsSpace(r)
 }

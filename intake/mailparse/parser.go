@@ -102,7 +102,7 @@ type collector struct {
 	warnings []string
 
 	texts    []string // inline text/plain bodies, in order
-	html     string   // the first inline HTML body, decoded
+	html     []byte   // the first inline HTML body (decodeHTMLPart)
 	haveHTML bool
 	nAttach  int
 	fallback *part // a named inline text part, used when there is no body
@@ -115,7 +115,7 @@ func (c *collector) warn(s string) { c.warnings = append(c.warnings, s) }
 
 // header fills the fields that come from the top-level header.
 func (c *collector) header(root *part) {
-	h, m := root.h, c.msg
+	h, m := &root.h, c.msg
 	var from []message.Address
 	for _, k := range [...]string{"From", "To", "Cc", "Reply-To"} {
 		list, ok := addressList(h, k)
@@ -163,24 +163,22 @@ func (c *collector) header(root *part) {
 		Addresses:      c.p.opts.OwnAddresses,
 		LoopID:         c.p.opts.LoopID,
 		IsOwnMessageID: c.p.opts.IsOwnMessageID,
-	}, senderAddrsFrom(h, from))
+	}, senderAddrsFrom(h, from), subj)
 }
 
 // finish settles the bodies, the report and the masking.
 func (c *collector) finish(root *part) {
 	m := c.msg
-	text := joinTexts(c.texts)
+	text := strings.Join(c.texts, "\n\n")
 	if text == "" && !c.haveHTML && c.fallback != nil {
-		if s, ok := c.decodeTextPart(c.fallback); ok {
-			if c.fallback.ctype.value == "text/html" {
-				c.html, c.haveHTML = s, true
-			} else {
-				text = s
-			}
+		if c.fallback.ctype.value == "text/html" {
+			c.html, c.haveHTML = c.decodeHTMLPart(c.fallback), true
+		} else if s, ok := c.decodeTextPart(c.fallback); ok {
+			text = s
 		}
 	}
 	if c.haveHTML {
-		m.HTML = strings.TrimSpace(c.p.policy.Sanitize(stripControls(c.html)))
+		m.HTML = strings.TrimSpace(string(c.p.policy.SanitizeBytes(stripControlBytes(c.html))))
 		if text == "" {
 			// From the sanitised HTML: what a CSR sees, and cheaper (script,
 			// style and title content are gone already).
@@ -275,18 +273,4 @@ func isBounce(sig []message.Signal) bool {
 		}
 	}
 	return false
-}
-
-func joinTexts(texts []string) string {
-	switch len(texts) {
-	case 0:
-		return ""
-	case 1:
-		return texts[0]
-	}
-	out := texts[0]
-	for _, t := range texts[1:] {
-		out += "\n\n" + t
-	}
-	return out
 }

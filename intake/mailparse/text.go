@@ -107,12 +107,23 @@ func stripControls(s string) string {
 	if !hasControl(s) {
 		return s
 	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x80 && isControl(byte(r)) {
-			return -1
-		}
-		return r
-	}, s)
+	return strings.Map(dropControl, s)
+}
+
+// stripControlBytes is stripControls for bytes; b itself is returned when
+// it holds no control character.
+func stripControlBytes(b []byte) []byte {
+	if !hasControl(b) {
+		return b
+	}
+	return bytes.Map(dropControl, b)
+}
+
+func dropControl(r rune) rune {
+	if r < 0x80 && isControl(byte(r)) {
+		return -1
+	}
+	return r
 }
 
 func isControl(c byte) bool {

@@ -4,14 +4,12 @@ import (
 	"context"
 	"strings"
 
-	"github.com/emersion/go-message/mail"
-
 	"github.com/frontdesk/frontdesk/message"
 )
 
 // part is one MIME entity of the tree built before anything is decoded.
 type part struct {
-	h      mail.Header
+	h      header
 	ctype  mediaValue // media type, lower case, with parameters
 	disp   mediaValue // disposition ("" when absent)
 	cte    string     // Content-Transfer-Encoding, lower case
