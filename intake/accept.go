@@ -75,7 +75,10 @@ var ErrTooLarge = errors.New("intake: message too large")
 
 // Accept makes s durable and starts its processing. Any error means the
 // message is not accepted and the source must keep it; errors are temporary
-// unless they wrap ErrTooLarge.
+// unless they wrap ErrTooLarge. Accept is safe for concurrent use (a
+// channel accepts several messages at once so that their fsyncs overlap
+// and their rows share commits), also for the same source key at once:
+// the ledger's unique key keeps it one row.
 func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 	if s.SourceKey == "" {
 		return Result{}, errors.New("intake: submission without source key")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -130,6 +131,51 @@ func TestAcceptMasksEncodedCards(t *testing.T) {
 	res2, err := a.Accept(t.Context(), Submission{Channel: message.ChannelIMAP, Source: "INBOX", SourceKey: "imap:INBOX:1:1", Raw: []byte(raw)})
 	if err != nil || !res2.Duplicate || res2.InboundID != res.InboundID {
 		t.Errorf("second accept: %+v %v", res2, err)
+	}
+}
+
+// Channels accept several messages at once, the same one twice among
+// them (a migrated folder's copies): every message is stored and recorded
+// once, each acceptance is enqueued.
+func TestAcceptConcurrent(t *testing.T) {
+	blobs, err := blob.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := &memLedger{rows: map[string]*store.Inbound{}}
+	enq := &memEnqueuer{}
+	a := &Acceptor{Blobs: blobs, Ledger: ledger, Enqueuer: enq}
+	const n = 16
+	results := make([]Result, 2*n)
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		wg.Go(func() {
+			raw := fmt.Sprintf("From: c%d@example.com\r\nSubject: order %d\r\n\r\nPlease send %d.\r\n", i%n, i%n, i%n)
+			results[i], errs[i] = a.Accept(t.Context(), Submission{Channel: message.ChannelIMAP, Source: "INBOX",
+				SourceKey: fmt.Sprintf("imap:INBOX:1:%d", i%n), Raw: []byte(raw)})
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i := range 2 * n {
+		if errs[i] != nil {
+			t.Fatalf("accept %d: %v", i, errs[i])
+		}
+		if !results[i].Duplicate {
+			created++
+		}
+		if other := results[(i+n)%(2*n)]; other.InboundID != results[i].InboundID {
+			t.Errorf("one message, two inbound ids: %d and %d", results[i].InboundID, other.InboundID)
+		}
+	}
+	if created != n || len(ledger.rows) != n || len(enq.ids) != 2*n {
+		t.Errorf("%d created, %d rows, %d enqueued; want %d, %d, %d", created, len(ledger.rows), len(enq.ids), n, n, 2*n)
+	}
+	for key, row := range ledger.rows {
+		if err := blobs.Verify(t.Context(), row.Blob); err != nil {
+			t.Errorf("%s: %v", key, err)
+		}
 	}
 }
 

@@ -16,8 +16,8 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	if c.TLS != TLSImplicit || c.Port != 993 || c.Folder != "INBOX" || c.Flag != DefaultFlag ||
 		c.Intent != message.IntentCase || c.PollInterval != 30*time.Second ||
-		c.IdleRestart != 25*time.Minute || c.BatchSize != 50 || c.BackoffMin != time.Second ||
-		c.BackoffMax != 5*time.Minute {
+		c.IdleRestart != 25*time.Minute || c.BatchSize != 200 || c.BackoffMin != time.Second ||
+		c.BackoffMax != 5*time.Minute || c.AcceptWorkers != 16 || c.FetchBytes != 16<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c := (Config{TLS: TLSStartTLS}).withDefaults(); c.Port != 143 {
@@ -30,6 +30,7 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 		Name: "a:b", Port: 70000, TLS: "ssl", Intent: "complaint", Flag: `\Seen`,
 		Folder: "inbox", MoveTo: "INBOX", IdleRestart: 40 * time.Minute,
 		BackoffMin: time.Hour, BackoffMax: time.Minute, BatchSize: -1, MaxBytes: -1,
+		AcceptWorkers: -2, FetchBytes: -1,
 		PollInterval: -time.Second,
 	}.Validate()
 	var e *Error
@@ -39,7 +40,7 @@ func TestConfigValidateListsEveryProblem(t *testing.T) {
 	for _, want := range []string{
 		"name", "host is required", "port 70000", `tls "ssl"`, "username", "password",
 		`intent "complaint"`, "system flag", "move_to", "idle_restart", "backoff_min",
-		"batch_size", "max_bytes", "poll_interval",
+		"batch_size", "max_bytes", "poll_interval", "accept_workers", "fetch_bytes",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

@@ -10,24 +10,32 @@
 // tests), logs in and SELECTs the folder. It searches for new messages
 // (UID SEARCH UID <last+1>:* UNKEYWORD <flag> UNKEYWORD $FrontdeskTooLarge;
 // "n:*" also matches the highest UID when nothing is new, so results are
-// filtered to UIDs above the checkpoint), then works in batches (50 by
-// default): sizes and flags first, then each body with BODY.PEEK[], so
-// fetching never sets \Seen and at most one message is in memory. Each
-// body goes to Accept. When Accept returns nil the message is durable and
-// queued; the poller then adds its flag ("$Frontdesk" by default) and, when
-// MoveTo is set, moves it there (UID MOVE; without MOVE: COPY, STORE
-// \Deleted, UID EXPUNGE — never a bare EXPUNGE, which would also remove
-// other people's \Deleted mail; MoveTo is created when missing). Last, the
-// checkpoint (UIDVALIDITY, last UID) is saved. A crash anywhere in between
+// filtered to UIDs above the checkpoint), then works in batches (200 by
+// default): sizes and flags first, then the bodies of the messages to take
+// in one UID FETCH BODY.PEEK[] (several when they add up to more than
+// FetchBytes, 16 MiB), so fetching never sets \Seen and memory stays
+// bounded. The bodies go to Accept AcceptWorkers (16) at a time, so that
+// their fsyncs overlap and their inbound rows share commits; the acceptor
+// is safe for concurrent use, and the same source key twice at once is
+// still one inbound row (its unique key). When Accept returns nil the
+// message is durable and queued; once the batch's accepts are done the
+// poller adds its flag ("$Frontdesk" by default) to the accepted messages
+// and, when MoveTo is set, moves them there (UID MOVE; without MOVE: COPY,
+// STORE \Deleted, UID EXPUNGE — never a bare EXPUNGE, which would also
+// remove other people's \Deleted mail; MoveTo is created when missing).
+// Last, the checkpoint (UIDVALIDITY, last UID) is saved: it passes only
+// the prefix of the batch that is finished. A crash anywhere in between
 // only means the message is fetched again; Accept finds its source key and
 // returns the first result.
 //
 // A message over Config.MaxBytes is not downloaded, and one the acceptor
 // refuses with intake.ErrTooLarge is not retried: both get the keyword
 // $FrontdeskTooLarge, are logged and left in the folder for a person.
-// When Accept fails otherwise (store or Redis down) the poller stops the
-// batch, leaves that message untouched (no flag, no move: the server keeps
-// it), backs off and tries again later.
+// When Accept fails otherwise (store or Redis down) the poller starts no
+// further message, leaves that message untouched (no flag, no move: the
+// server keeps it), still flags or moves the messages that were accepted
+// meanwhile, keeps the checkpoint before the failed one, backs off and
+// tries again later.
 //
 // # Source keys and UIDVALIDITY
 //
@@ -69,11 +77,16 @@
 // IdleRestart (25 min: servers may drop an idle client after 29) and
 // checks for mail every IdleCheck as a safety net (some servers miss an
 // update that lands just before IDLE starts, cf. cyrus-imapd #3668).
-// Without IDLE, or with DisableIdle, it polls every PollInterval. Each check also compares the
-// folder's UIDVALIDITY (STATUS) so a folder deleted or re-created under a
-// live session is noticed, and every SessionMaxAge (1h) the poller logs out
-// and starts a fresh session, in case a server session's view went stale
-// without saying so (Dovecot can, when a selected folder is re-created).
+// Without IDLE, or with DisableIdle, it polls every PollInterval. Checks
+// that a timer brings (the poll, the IdleCheck safety net) also compare the
+// folder's UIDVALIDITY (STATUS) so that a folder deleted or re-created
+// under a live session is noticed; a check woken by the server's new-mail
+// notice skips it (that notice is about the live folder, and mail in a
+// re-created one is not announced to the old session, so the safety net
+// comes), unless the last comparison is older than the safety-net
+// interval. Every SessionMaxAge (1h) the poller logs out and starts a
+// fresh session, in case a server session's view went stale without
+// saying so (Dovecot can, when a selected folder is re-created).
 //
 // # Failures
 //

@@ -11,8 +11,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/frontdesk/frontdesk/intake"
-	"github.com/frontdesk/frontdesk/message"
 	"github.com/frontdesk/frontdesk/store"
 )
 
@@ -27,14 +25,20 @@ func (s *session) do(f func() error) error {
 	return f()
 }
 
-// check looks for new mail and takes all of it.
-func (s *session) check(ctx context.Context) error {
+// check looks for new mail and takes all of it. woke says the server
+// announced new mail (rather than a timer firing).
+func (s *session) check(ctx context.Context, woke bool) error {
 	p := s.p
 	p.status.update(func(st *Status) { st.State = StateFetching; st.Idle = false })
 	p.drainWake()
-	if s.checked {
+	if s.checked && (!woke || time.Since(s.verified) >= s.verifyEvery()) {
 		// A folder deleted or re-created under a live session keeps
-		// answering from its old state on some servers: ask afresh.
+		// answering from its old state on some servers: ask afresh. Not
+		// on every wake-up: a server announcing new mail in the selected
+		// folder is talking about the live folder, and new mail in a
+		// re-created one is not announced to this session, so the
+		// session's safety-net timer (or this bound under a steady flow
+		// of announcements) brings the check that notices.
 		var st *imap.StatusData
 		err := s.do(func() (err error) {
 			st, err = s.c.Status(p.cfg.Folder, &imap.StatusOptions{UIDValidity: true}).Wait()
@@ -47,6 +51,7 @@ func (s *session) check(ctx context.Context) error {
 			return &Error{Kind: KindMailbox, Op: "status " + p.cfg.Folder,
 				Err: fmt.Errorf("UIDVALIDITY changed from %d to %d under the session", s.validity, st.UIDValidity)}
 		}
+		s.verified = time.Now()
 	}
 	s.checked = true
 	s.undone = false
@@ -121,111 +126,6 @@ func (s *session) highestUID() (imap.UID, error) {
 	return top, nil
 }
 
-// meta is what the first fetch of a batch learns about a message.
-type meta struct {
-	size  int64
-	flags []imap.Flag
-}
-
-// batch takes the messages uids (ascending): accept each, then flag or
-// move the accepted ones, then advance the checkpoint over the prefix that
-// is finished. An accept failure ends the batch after that bookkeeping.
-func (s *session) batch(ctx context.Context, uids []imap.UID) error {
-	p := s.p
-	metas, err := s.fetchMeta(uids)
-	if err != nil {
-		return err
-	}
-	done := make(map[imap.UID]bool, len(uids))
-	var taken, tooLarge []imap.UID
-	var stopErr error
-	for _, uid := range uids {
-		m, ok := metas[uid]
-		switch {
-		case !ok: // expunged by someone else meanwhile
-			done[uid] = true
-			continue
-		case hasFlag(m.flags, imap.Flag(p.cfg.Flag)) || hasFlag(m.flags, TooLargeFlag):
-			done[uid] = true
-			continue
-		case p.cfg.MaxBytes > 0 && m.size > p.cfg.MaxBytes:
-			s.log.Warn("message too large; left in the folder for a person",
-				slog.Uint64("uid", uint64(uid)), slog.Int64("size", m.size), slog.Int64("max_bytes", p.cfg.MaxBytes))
-			tooLarge = append(tooLarge, uid)
-			continue
-		}
-		raw, gone, err := s.fetchBody(uid)
-		if err != nil {
-			stopErr = err
-			break
-		}
-		if gone {
-			done[uid] = true
-			continue
-		}
-		if raw == nil { // answered without the body: try again next check
-			continue
-		}
-		key := SourceKey(p.cfg.Name, s.validity, uid)
-		if s.rescan && uid <= s.rescanTo {
-			key = RescanKey(p.cfg.Name, raw, s.validity, uid)
-		}
-		res, err := p.acc.Accept(ctx, intake.Submission{
-			Channel:   message.ChannelIMAP,
-			Source:    p.source,
-			SourceKey: key,
-			Intent:    p.cfg.Intent,
-			Queue:     p.cfg.Queue,
-			Raw:       raw,
-		})
-		if errors.Is(err, intake.ErrTooLarge) {
-			s.log.Warn("message refused as too large; left in the folder for a person",
-				slog.Uint64("uid", uint64(uid)), slog.Int("size", len(raw)), slog.Any("err", err))
-			tooLarge = append(tooLarge, uid)
-			continue
-		}
-		if err != nil {
-			// The server keeps the message: no flag, no move (invariant 1).
-			stopErr = &Error{Kind: KindAccept, Op: fmt.Sprintf("accept uid %d", uid), Err: err}
-			break
-		}
-		s.log.Info("message accepted", slog.Uint64("uid", uint64(uid)), slog.String("source_key", key),
-			slog.Int64("inbound_id", res.InboundID), slog.Bool("duplicate", res.Duplicate))
-		p.status.update(func(st *Status) {
-			st.Accepted++
-			if res.Duplicate {
-				st.Duplicates++
-			}
-		})
-		taken = append(taken, uid)
-	}
-
-	if err := s.markTooLarge(tooLarge); err != nil {
-		return errors.Join(stopErr, err)
-	}
-	for _, uid := range tooLarge {
-		done[uid] = true
-	}
-	p.status.update(func(st *Status) { st.TooLarge += uint64(len(tooLarge)) })
-	if err := s.take(taken); err != nil {
-		return errors.Join(stopErr, err)
-	}
-	for _, uid := range taken {
-		done[uid] = true
-	}
-	for _, uid := range uids {
-		if !done[uid] {
-			s.undone = true
-			break
-		}
-		s.last = uid
-	}
-	if err := s.saveCheckpoint(ctx); err != nil {
-		return errors.Join(stopErr, err)
-	}
-	return stopErr
-}
-
 // fetchMeta fetches size and flags of uids. A UID missing from the answer
 // is gone.
 func (s *session) fetchMeta(uids []imap.UID) (map[imap.UID]meta, error) {
@@ -248,30 +148,43 @@ func (s *session) fetchMeta(uids []imap.UID) (map[imap.UID]meta, error) {
 	return metas, nil
 }
 
-// fetchBody fetches the whole message uid with BODY.PEEK[] (which leaves
-// \Seen alone). gone is true when the message no longer exists; raw is nil
-// without gone when the server answered without the body.
-func (s *session) fetchBody(uid imap.UID) (raw []byte, gone bool, err error) {
+// fetchBodies fetches the whole messages of items in one UID FETCH with
+// BODY.PEEK[] (which leaves \Seen alone) and sets each item's raw, noBody
+// or gone.
+func (s *session) fetchBodies(items []item) error {
+	uids := make([]imap.UID, len(items))
+	for i := range items {
+		uids[i] = items[i].uid
+	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	var bufs []*imapclient.FetchMessageBuffer
-	err = s.do(func() (err error) {
-		bufs, err = s.c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{
+	err := s.do(func() (err error) {
+		bufs, err = s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
 			UID: true, BodySection: []*imap.FetchItemBodySection{section},
 		}).Collect()
 		return err
 	})
 	if err != nil && !isExpungeIssued(err) {
-		return nil, false, wrap(fmt.Sprintf("fetch uid %d", uid), KindServer, err)
+		return wrap(fmt.Sprintf("fetch %d messages", len(uids)), KindServer, err)
 	}
+	got := make(map[imap.UID]*imapclient.FetchMessageBuffer, len(bufs))
 	for _, b := range bufs {
-		if b.UID == uid {
-			if body := b.FindBodySection(section); body != nil {
-				return body, false, nil
-			}
-			return nil, false, nil
+		if b.UID != 0 {
+			got[b.UID] = b
 		}
 	}
-	return nil, true, nil
+	for i := range items {
+		it := &items[i]
+		b, ok := got[it.uid]
+		switch {
+		case !ok: // expunged by someone else meanwhile
+			it.gone = true
+		default:
+			it.raw = b.FindBodySection(section)
+			it.noBody = it.raw == nil
+		}
+	}
+	return nil
 }
 
 func isExpungeIssued(err error) bool {

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -187,6 +188,7 @@ type recorder struct {
 	keys     map[string]int64 // source key -> inbound id
 	calls    []call
 	fail     error
+	failIDs  map[string]error // fail only the messages with these test ids
 	failures int
 	maxBytes int
 	bad      []string // submissions that break the contract
@@ -206,11 +208,11 @@ func (r *recorder) Accept(ctx context.Context, s intake.Submission) (intake.Resu
 		!strings.HasPrefix(s.SourceKey, "imap:support:") || s.Intent != message.IntentCase || s.Queue != "general" {
 		r.bad = append(r.bad, fmt.Sprintf("%+v", s))
 	}
-	if r.fail != nil {
-		r.failures++
-		return intake.Result{}, r.fail
-	}
 	id := testID(s.Raw)
+	if err := cmp.Or(r.failIDs[id], r.fail); err != nil {
+		r.failures++
+		return intake.Result{}, err
+	}
 	if r.maxBytes > 0 && len(s.Raw) > r.maxBytes {
 		r.calls = append(r.calls, call{key: s.SourceKey, id: id, tooLarge: true})
 		return intake.Result{}, fmt.Errorf("%w: %d bytes", intake.ErrTooLarge, len(s.Raw))
@@ -227,6 +229,16 @@ func (r *recorder) setFail(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.fail = err
+}
+
+// failID makes Accept fail with err for the message id (nil: no more).
+func (r *recorder) failID(id string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failIDs == nil {
+		r.failIDs = make(map[string]error)
+	}
+	r.failIDs[id] = err
 }
 
 func (r *recorder) failureCount() int {

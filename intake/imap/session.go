@@ -41,6 +41,9 @@ type session struct {
 	saved store.Checkpoint
 	// checked is true once a check for mail has run in this session.
 	checked bool
+	// verified is when the folder's UIDVALIDITY was last confirmed (SELECT
+	// or STATUS).
+	verified time.Time
 	// undone is true when the current check left a message for the next
 	// one (the server answered without its body).
 	undone bool
@@ -85,15 +88,16 @@ func (p *Poller) session(ctx context.Context) (healthy bool, err error) {
 		return false, err
 	}
 	end := time.Now().Add(p.cfg.SessionMaxAge)
+	woke := false
 	for {
-		if err := s.check(ctx); err != nil {
+		if err := s.check(ctx, woke); err != nil {
 			return healthy, err
 		}
 		healthy = true
 		if !time.Now().Before(end) {
 			return true, errRecycle
 		}
-		if err := s.wait(ctx, time.Until(end)); err != nil {
+		if woke, err = s.wait(ctx, time.Until(end)); err != nil {
 			return healthy, err
 		}
 	}
@@ -192,6 +196,7 @@ func (s *session) open(ctx context.Context) error {
 	if err != nil {
 		return wrap("select "+p.cfg.Folder, KindMailbox, err)
 	}
+	s.verified = time.Now()
 	s.keywords = hasFlag(sel.PermanentFlags, imap.FlagWildcard) || hasFlag(sel.PermanentFlags, imap.Flag(p.cfg.Flag))
 	if !s.keywords && p.cfg.MoveTo == "" {
 		return &Error{Kind: KindServer, Op: "select " + p.cfg.Folder,
@@ -259,9 +264,9 @@ func (s *session) useIdle() bool {
 	return !s.p.cfg.DisableIdle && s.caps.Has(imap.CapIdle)
 }
 
-// wait returns when there may be new mail: the server said so during IDLE,
-// or a timer fired; it waits at most limit.
-func (s *session) wait(ctx context.Context, limit time.Duration) error {
+// wait returns when there may be new mail: the server said so (woke), or
+// a timer fired; it waits at most limit.
+func (s *session) wait(ctx context.Context, limit time.Duration) (woke bool, err error) {
 	p := s.p
 	if !s.useIdle() {
 		p.status.update(func(st *Status) { st.State = StatePolling; st.Idle = false })
@@ -269,13 +274,13 @@ func (s *session) wait(ctx context.Context, limit time.Duration) error {
 		defer t.Stop()
 		select {
 		case <-t.C:
-			return nil
+			return false, nil
 		case <-p.wake: // announced in an earlier answer
-			return nil
+			return true, nil
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		case <-s.c.Closed():
-			return &Error{Kind: KindNetwork, Op: "poll wait", Err: errors.New("connection closed by server")}
+			return false, &Error{Kind: KindNetwork, Op: "poll wait", Err: errors.New("connection closed by server")}
 		}
 	}
 
@@ -283,7 +288,7 @@ func (s *session) wait(ctx context.Context, limit time.Duration) error {
 	idle, err := s.c.Idle()
 	s.dog.disarm()
 	if err != nil {
-		return wrap("idle", KindServer, err)
+		return false, wrap("idle", KindServer, err)
 	}
 	p.status.update(func(st *Status) { st.State = StateIdle; st.Idle = true })
 	t := time.NewTimer(min(p.cfg.IdleRestart, p.cfg.IdleCheck, limit))
@@ -291,6 +296,7 @@ func (s *session) wait(ctx context.Context, limit time.Duration) error {
 	var waitErr error
 	select {
 	case <-p.wake:
+		woke = true
 	case <-t.C:
 	case <-ctx.Done():
 		waitErr = ctx.Err()
@@ -301,12 +307,22 @@ func (s *session) wait(ctx context.Context, limit time.Duration) error {
 	defer s.dog.disarm()
 	closeErr := idle.Close()
 	if waitErr != nil {
-		return waitErr
+		return false, waitErr
 	}
 	if closeErr != nil {
-		return wrap("end idle", KindNetwork, closeErr)
+		return false, wrap("end idle", KindNetwork, closeErr)
 	}
-	return wrap("end idle", KindServer, idle.Wait())
+	return woke, wrap("end idle", KindServer, idle.Wait())
+}
+
+// verifyEvery is the longest a session goes without confirming the
+// folder's UIDVALIDITY (STATUS) while mail keeps being announced: the
+// safety-net interval of its way of waiting.
+func (s *session) verifyEvery() time.Duration {
+	if s.useIdle() {
+		return s.p.cfg.IdleCheck
+	}
+	return s.p.cfg.PollInterval
 }
 
 // ensureFolder creates name unless it exists.

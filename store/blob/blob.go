@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,11 @@ const (
 // use, also by several processes sharing the directory.
 type Store struct {
 	dir string
+	// dirs remembers the fan-out directories known to exist durably, so
+	// that a Put does not make or check them again.
+	dirs dirCache
+	// bufs holds copy buffers (*[]byte of copyBufSize).
+	bufs sync.Pool
 }
 
 // Open opens (creating if needed) the blob store under dir and removes temp
@@ -57,7 +63,12 @@ func (s *Store) Dir() string { return s.dir }
 
 // path returns where the blob with the (validated) hash lives.
 func (s *Store) path(hash string) string {
-	return filepath.Join(s.dir, hash[0:2], hash[2:4], hash)
+	return s.dir + "/" + hash[0:2] + "/" + hash[2:4] + "/" + hash
+}
+
+// leafDir returns the directory holding the blob with the (validated) hash.
+func (s *Store) leafDir(hash string) string {
+	return s.dir + "/" + hash[0:2] + "/" + hash[2:4]
 }
 
 // removeStaleTemp deletes temp files older than before; best effort.
