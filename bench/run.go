@@ -31,6 +31,9 @@ type Runner struct {
 	// measured load (<scenario>.cpu.pprof) and its heap profile at the end
 	// (<scenario>.heap.pprof), for `go tool pprof`.
 	ProfileDir string
+	// DataDir is where each scenario's data directory is made (default the
+	// system's temporary directory).
+	DataDir string
 	// LogLevel is the daemon's log level (default warn: logging every
 	// message costs time under load).
 	LogLevel string
@@ -58,7 +61,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 	}
 	defer sink.Close()
 
-	dir, err := os.MkdirTemp("", "frontdesk-bench-")
+	dir, err := os.MkdirTemp(r.DataDir, "frontdesk-bench-")
 	if err != nil {
 		return nil, err
 	}

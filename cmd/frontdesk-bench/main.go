@@ -51,7 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		short       = fs.Bool("short", false, "a few seconds per scenario at a gentle rate; counts are checked, targets are not")
 		ceilingN    = fs.Int("ceiling-tasks", 30000, "no-op tasks for the asynq ceiling (0: skip it)")
 		keep        = fs.Bool("keep", false, "keep each scenario's data directory and daemon log")
-		logLevel    = fs.String("log-level", "warn", "the daemon's log level (debug, info, warn, error); with -keep its log stays in the data directory")
+		dataDir     = fs.String("data-dir", "", "where to make each scenario's data directory (default: the temporary directory)")
+		logLevel    = fs.String("log-level", "info", "the daemon's log level (debug, info, warn, error); with -keep its log stays in the data directory")
 		profileDir  = fs.String("profile", "", "write the daemon's CPU profile (over the load) and heap profile (at the end) of each scenario to this directory")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -114,7 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	r := &bench.Runner{Daemon: bin, RedisAddr: rs.Addr(), Progress: stderr, Keep: *keep, ProfileDir: *profileDir, LogLevel: *logLevel}
+	r := &bench.Runner{Daemon: bin, RedisAddr: rs.Addr(), Progress: stderr, Keep: *keep, ProfileDir: *profileDir, LogLevel: *logLevel, DataDir: *dataDir}
 	code := 0
 	for _, s := range todo {
 		res, err := r.Run(ctx, s)
