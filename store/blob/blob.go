@@ -1,6 +1,8 @@
 // Package blob is Frontdesk's filesystem blob store: raw messages and
 // attachments kept by the sha256 of their content under one directory, as
-// <dir>/ab/cd/<hash>. A Put is durable when it returns (temp file, fsync,
+// <dir>/ab/<hash> (256 fan-out directories, made when the store is created,
+// so that a Put never makes a directory; stores created before that layout
+// keep <dir>/ab/cd/<hash>, see layout.go). A Put is durable when it returns (temp file, fsync,
 // rename, fsync of the directory, as Postfix does before "250 OK"; DESIGN.md
 // invariant 1). Reads verify the content against its hash, so a truncated or
 // damaged file is reported as ErrCorrupt and never half-processed (F9);
@@ -36,6 +38,8 @@ type Store struct {
 	dirs dirCache
 	// bufs holds copy buffers (*[]byte of copyBufSize).
 	bufs sync.Pool
+	// twoLevel is the layout of stores created before layout 2.
+	twoLevel bool
 }
 
 // Open opens (creating if needed) the blob store under dir and removes temp
@@ -54,6 +58,9 @@ func Open(dir string) (*Store, error) {
 		}
 	}
 	s := &Store{dir: abs}
+	if err := s.openLayout(); err != nil {
+		return nil, wrap("open", "", err)
+	}
 	s.removeStaleTemp(time.Now().Add(-staleTemp))
 	return s, nil
 }
@@ -63,12 +70,15 @@ func (s *Store) Dir() string { return s.dir }
 
 // path returns where the blob with the (validated) hash lives.
 func (s *Store) path(hash string) string {
-	return s.dir + "/" + hash[0:2] + "/" + hash[2:4] + "/" + hash
+	return s.leafDir(hash) + "/" + hash
 }
 
 // leafDir returns the directory holding the blob with the (validated) hash.
 func (s *Store) leafDir(hash string) string {
-	return s.dir + "/" + hash[0:2] + "/" + hash[2:4]
+	if s.twoLevel {
+		return s.dir + "/" + hash[0:2] + "/" + hash[2:4]
+	}
+	return s.dir + "/" + hash[0:2]
 }
 
 // removeStaleTemp deletes temp files older than before; best effort.

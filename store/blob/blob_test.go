@@ -57,7 +57,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 		if hash != sum(content) || size != int64(len(content)) {
 			t.Fatalf("Put = %s, %d; want %s, %d", hash, size, sum(content), len(content))
 		}
-		want := filepath.Join(s.Dir(), hash[:2], hash[2:4], hash)
+		want := filepath.Join(s.Dir(), hash[:2], hash)
 		if fi, err := os.Stat(want); err != nil || fi.Size() != size {
 			t.Fatalf("blob not at %s: %v", want, err)
 		}
@@ -342,3 +342,65 @@ func TestReaderErrorLeavesNothing(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// A store made before layout 2 (blobs under <dir>/ab/cd/) keeps its layout:
+// its blobs are found and new ones go beside them; a new store gets layout
+// 2 with its 256 directories made up front.
+func TestLayouts(t *testing.T) {
+	ctx := t.Context()
+	content := []byte("a message from before layout 2\r\n")
+	sum := sha256.Sum256(content)
+	hash := hex.EncodeToString(sum[:])
+
+	old := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(old, hash[:2], hash[2:4]), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(old, hash[:2], hash[2:4], hash), content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, hash); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("old layout: Get %q, %v", got, err)
+	}
+	h2, _, err := s.Put(ctx, bytes.NewReader([]byte("a new one")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(old, h2[:2], h2[2:4], h2)); err != nil {
+		t.Fatalf("new blob not in the old layout: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(old, layoutFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("old store got a layout file: %v", err)
+	}
+
+	fresh := t.TempDir()
+	s, err = Open(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(fresh)
+	if len(entries) != 256+3 { // fan-out, tmp, quarantine, layout
+		t.Fatalf("new store has %d entries, want 259", len(entries))
+	}
+	h3, _, err := s.Put(ctx, bytes.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(fresh, h3[:2], h3)); err != nil {
+		t.Fatalf("blob not at <dir>/ab/<hash>: %v", err)
+	}
+	// Reopened, it stays layout 2.
+	if s, err = Open(fresh); err != nil || s.twoLevel {
+		t.Fatalf("reopened: %v, two-level %v", err, s != nil && s.twoLevel)
+	}
+	if err := os.WriteFile(filepath.Join(fresh, layoutFile), []byte("9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(fresh); err == nil {
+		t.Fatal("an unknown layout was accepted")
+	}
+}

@@ -46,7 +46,7 @@ func (c *dirCache) forget(hash string) {
 // After the first Put into a directory this is one atomic load.
 func (s *Store) ensureDirs(hash string) error {
 	top, leaf := fanout(hash)
-	if isSet(s.dirs.leaf[:], leaf) {
+	if isSet(s.dirs.leaf[:], leaf) || !s.twoLevel && isSet(s.dirs.top[:], top) {
 		return nil
 	}
 	d1 := s.dir + "/" + hash[0:2]
@@ -55,6 +55,9 @@ func (s *Store) ensureDirs(hash string) error {
 			return err
 		}
 		set(s.dirs.top[:], top)
+	}
+	if !s.twoLevel {
+		return nil
 	}
 	if err := mkdirSync(d1, d1+"/"+hash[2:4]); err != nil {
 		return err
