@@ -74,12 +74,25 @@ const (
 	DriverPostgres = "postgres" // not supported yet
 )
 
+// Store.InlineBlobBytes: the default, and the largest allowed (a bigger
+// blob is cheaper as a file than as a row every checkpoint rewrites).
+const (
+	DefaultInlineBlobBytes = 256 << 10
+	MaxInlineBlobBytes     = 16 << 20
+)
+
 // Store selects the system of record.
 type Store struct {
 	Driver string `yaml:"driver"` // sqlite (default); postgres in a later release
 	// DSN is the database location; for sqlite, a file path (default
 	// <data_dir>/frontdesk.db).
 	DSN string `yaml:"dsn"`
+	// InlineBlobBytes is the size up to which raw messages and attachments
+	// are kept inside the database rather than as files under
+	// <data_dir>/blobs: a row shares its group commit's fsync where a file
+	// costs its own. 0 makes every blob a file. Default 262144 (256 KiB);
+	// at most 16 MiB.
+	InlineBlobBytes int64 `yaml:"inline_blob_bytes"`
 }
 
 // HTTP is the CSR API listener.

@@ -28,7 +28,7 @@ func Default() *Config {
 			Addr:   "", // managed: started under <data_dir>/redis
 			Binary: "redis-server",
 		},
-		Store: Store{Driver: DriverSQLite},
+		Store: Store{Driver: DriverSQLite, InlineBlobBytes: DefaultInlineBlobBytes},
 		HTTP: HTTP{
 			Listen: "127.0.0.1:8025",
 			Lease:  5 * time.Minute,

@@ -33,17 +33,18 @@ func TestDefaultValid(t *testing.T) {
 		t.Fatalf("Load(\"\", nil) = %v", err)
 	}
 	want := map[string][2]any{
-		"store.dsn":          {c.Store.DSN, filepath.Join("data", "frontdesk.db")},
-		"smtp.outbox_dir":    {c.SMTP.OutboxDir, filepath.Join("data", "outbox")},
-		"smtp.port":          {c.SMTP.Port, 587},
-		"instance.domain":    {c.Instance.Domain, "frontdesk.invalid"},
-		"http.listen":        {c.HTTP.Listen, "127.0.0.1:8025"},
-		"redis.addr":         {c.Redis.Addr, ""},
-		"ack.enabled":        {c.Ack.Enabled, true},
-		"limits.max_parts":   {c.Limits.MaxParts, 500},
-		"pipeline.tci":       {c.Pipeline.TaskCheckInterval, 5 * time.Millisecond},
-		"sla.low":            {c.SLA.Low, 72 * time.Hour},
-		"classify.rules len": {len(c.Classify.Rules), 2},
+		"store.dsn":               {c.Store.DSN, filepath.Join("data", "frontdesk.db")},
+		"store.inline_blob_bytes": {c.Store.InlineBlobBytes, int64(262144)},
+		"smtp.outbox_dir":         {c.SMTP.OutboxDir, filepath.Join("data", "outbox")},
+		"smtp.port":               {c.SMTP.Port, 587},
+		"instance.domain":         {c.Instance.Domain, "frontdesk.invalid"},
+		"http.listen":             {c.HTTP.Listen, "127.0.0.1:8025"},
+		"redis.addr":              {c.Redis.Addr, ""},
+		"ack.enabled":             {c.Ack.Enabled, true},
+		"limits.max_parts":        {c.Limits.MaxParts, 500},
+		"pipeline.tci":            {c.Pipeline.TaskCheckInterval, 5 * time.Millisecond},
+		"sla.low":                 {c.SLA.Low, 72 * time.Hour},
+		"classify.rules len":      {len(c.Classify.Rules), 2},
 	}
 	for name, gw := range want {
 		if gw[0] != gw[1] {

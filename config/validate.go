@@ -161,6 +161,9 @@ func (c *Config) Validate() error {
 	default:
 		v.oneOf("store.driver", c.Store.Driver, DriverSQLite)
 	}
+	if n := c.Store.InlineBlobBytes; n < 0 || n > MaxInlineBlobBytes {
+		v.add("store.inline_blob_bytes", "must be between 0 (every blob a file) and %d, got %d", int64(MaxInlineBlobBytes), n)
+	}
 	c.validateHTTP(v)
 	c.validateMailboxes(v)
 	c.validateSMTP(v)

@@ -36,6 +36,8 @@ func TestValidateEachProblem(t *testing.T) {
 		{"redis db", func(c *Config) { c.Redis.DB = -1 }, "redis.db: must be at least 0, got -1"},
 		{"postgres", func(c *Config) { c.Store.Driver = "postgres" }, "store.driver: postgres is not supported yet"},
 		{"driver", func(c *Config) { c.Store.Driver = "mysql" }, `store.driver: must be sqlite, got "mysql"`},
+		{"inline negative", func(c *Config) { c.Store.InlineBlobBytes = -1 }, "store.inline_blob_bytes: must be between 0 (every blob a file) and 16777216, got -1"},
+		{"inline too big", func(c *Config) { c.Store.InlineBlobBytes = 16<<20 + 1 }, "store.inline_blob_bytes: must be between 0 (every blob a file) and 16777216, got 16777217"},
 		{"listen", func(c *Config) { c.HTTP.Listen = "127.0.0.1:http-alt" }, `http.listen: port must be a number between 0 and 65535, got "http-alt"`},
 		{"listen missing", func(c *Config) { c.HTTP.Listen = "" }, "http.listen: required"},
 		{"lease", func(c *Config) { c.HTTP.Lease = 0 }, "http.lease: must be a positive duration"},
@@ -158,5 +160,17 @@ func TestSLAFor(t *testing.T) {
 		if got := s.For(p); got != want {
 			t.Errorf("For(%q) = %v, want %v", p, got, want)
 		}
+	}
+}
+
+// TestInlineBlobBytesZero: 0 (every blob a file) is a valid setting the
+// YAML can give over the default, not the default itself.
+func TestInlineBlobBytesZero(t *testing.T) {
+	c, err := Parse([]byte("data_dir: /srv/fd\nstore: {inline_blob_bytes: 0}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.InlineBlobBytes != 0 {
+		t.Fatalf("inline_blob_bytes: 0 read as %d", c.Store.InlineBlobBytes)
 	}
 }

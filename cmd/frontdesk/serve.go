@@ -81,7 +81,13 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer db.Close()
-	blobs, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	files, err := blob.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return fmt.Errorf("blob store: %w", err)
+	}
+	// Small blobs live in the database (one durable group commit instead
+	// of a durable file each); blobs already kept as files stay readable.
+	blobs, err := blob.NewTiered(files, db, cfg.Store.InlineBlobBytes)
 	if err != nil {
 		return fmt.Errorf("blob store: %w", err)
 	}

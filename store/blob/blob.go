@@ -7,6 +7,11 @@
 // invariant 1). Reads verify the content against its hash, so a truncated or
 // damaged file is reported as ErrCorrupt and never half-processed (F9);
 // Quarantine moves such a file aside with the reason.
+//
+// Tiered (tiered.go) puts this file store behind a size threshold: smaller
+// blobs go to a Small backend (the SQLite database), where a durable blob
+// costs a share of a group commit instead of a file create and two fsyncs,
+// with the same hashing, verification and quarantine.
 package blob
 
 import (

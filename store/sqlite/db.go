@@ -7,7 +7,11 @@
 // fsync, and the WAL is fsynced at each checkpoint; a committed transaction
 // therefore survives any crash of the process (the bytes are in the OS page
 // cache), and only a power loss or kernel crash can roll back the last
-// transactions before the next checkpoint. SQLite has one writer: every write
+// transactions before the next checkpoint. The writes that must survive a
+// power loss when they return - AcceptInbound (DESIGN.md invariant 1: the
+// source is told next) and the blob writes (blobs.go) - are durable: the
+// group commit carrying one is made with synchronous=FULL, which fsyncs the
+// WAL (writer.go). SQLite has one writer: every write
 // goes through one connection, owned by one goroutine that runs the queued
 // writes in BEGIN IMMEDIATE transactions, several at a time with one commit
 // (group commit, writer.go); a read-then-write transaction never has to
@@ -74,6 +78,10 @@ type DB struct {
 	nWrites    atomic.Int64
 	nCommits   atomic.Int64
 	nReplays   atomic.Int64
+	nSynced    atomic.Int64
+	// wcSync is the synchronous pragma in force on wc (writer goroutine
+	// only; see setSynchronous).
+	wcSync string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -180,6 +188,7 @@ func openWith(ctx context.Context, path string, opt Options, ms []migration) (*D
 	if err := d.wc.prepare(hotWrites()...); err != nil {
 		return fail(d.wrap("prepare", err))
 	}
+	d.wcSync = qSyncNormal // the writer pragmas above
 	if err := d.r.openReaders(path, opt.ReadConns, opt.BusyTimeout, reader, hotReads()); err != nil {
 		return fail(d.wrap("open readers", err))
 	}

@@ -14,6 +14,7 @@ func hotWrites() []string {
 		qCaseStatus, qOrderStatus, qSetCaseStatus, qTouchCase, qTouchOrder, qThreadRefOf,
 		qNewOutbound, qOutboundByKey, qOutboundByID, qUpdateOutbound, qThreadOutbound,
 		qNewWork, qWorkByInbound, qWorkLiveCase, qWorkLiveOrder, qClaimNext, qLease,
+		qPutBlob,
 		qPing,
 	}
 }
@@ -22,6 +23,6 @@ func hotReads() []string {
 	return []string{
 		qInboundByID, qNormalised, qClassification, qCaseByID, qOrderByID,
 		qOutboundByMID, qCountSent, qAddressFailing, qWorkByID,
-		findThreadQuery(1), findThreadQuery(2),
+		findThreadQuery(1), findThreadQuery(2), qGetBlob,
 	}
 }

@@ -115,7 +115,8 @@ func scanInbounds(rows *sql.Rows) ([]store.Inbound, error) {
 }
 
 // AcceptInbound inserts in, or loads the row with in.SourceKey; created says
-// which. Every field of in is set from the row either way. A zero
+// which. Every field of in is set from the row either way. The row is
+// durable (it survives a power loss) when AcceptInbound returns. A zero
 // ReceivedAt means now; the status of a new row is always accepted.
 func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool, err error) {
 	const op = "accept inbound"
@@ -131,7 +132,9 @@ func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool
 		id  int64
 		got *store.Inbound // the existing row, for a duplicate
 	)
-	err = d.write(ctx, op, func(t *tx) error {
+	// Durable: the channel tells its source the message is taken (and the
+	// source deletes its copy) as soon as this returns.
+	err = d.writeDurable(ctx, op, func(t *tx) error {
 		got = nil
 		var (
 			ok  bool

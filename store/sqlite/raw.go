@@ -32,7 +32,7 @@ type rconn struct {
 	db    uintptr // sqlite3*
 	stmts map[string]*rstmt
 	cell  uintptr // 8 bytes of C memory for out-parameters
-	texts []ctext // C copies of the text arguments of the running statement
+	texts []ctext // C copies of the text and blob arguments of the running statement
 }
 
 // ctext is a text argument copied to C memory, bound to parameter param.
@@ -94,8 +94,9 @@ func openRaw(path string, busy time.Duration, pragmas ...string) (*rconn, error)
 }
 
 // readCell returns the pointer SQLite stored in c.cell. (Pointers from
-// SQLite stay uintptr: nothing here turns one into a Go pointer; libc's
-// GoBytes and GoString copy out of C memory.)
+// SQLite stay uintptr: nothing here keeps a Go pointer into C memory;
+// libc's GoString copies out of it, GoBytes does not, so its result is
+// copied or converted at once.)
 func (c *rconn) readCell() uintptr {
 	if unsafe.Sizeof(uintptr(0)) == 4 {
 		return uintptr(binary.NativeEndian.Uint32(libc.GoBytes(c.cell, 4)))
@@ -194,6 +195,19 @@ func (c *rconn) bind(st *rstmt, args []any) error {
 			c.texts = append(c.texts, ctext{p: p, param: n})
 			// SQLITE_STATIC: the copy lives until the statement is reset.
 			rc = sqlite3.Xsqlite3_bind_text(c.tls, st.p, n, p, int32(len(x)), 0)
+		case []byte:
+			if len(x) == 0 {
+				rc = sqlite3.Xsqlite3_bind_zeroblob(c.tls, st.p, n, 0)
+				break
+			}
+			// A C copy, as for text (CString only reads the bytes; the
+			// string does not outlive the call).
+			p, err := libc.CString(unsafe.String(unsafe.SliceData(x), len(x)))
+			if err != nil {
+				return err
+			}
+			c.texts = append(c.texts, ctext{p: p, param: n})
+			rc = sqlite3.Xsqlite3_bind_blob(c.tls, st.p, n, p, int32(len(x)), 0)
 		default:
 			return fmt.Errorf("sqlite: argument %d: unsupported type %T", i+1, a)
 		}
@@ -309,7 +323,8 @@ func (c *rconn) column(st *rstmt, i int32) any {
 		if p == 0 || n == 0 {
 			return []byte{}
 		}
-		return libc.GoBytes(p, n)
+		// GoBytes does not copy: the memory is SQLite's until the next step.
+		return append([]byte(nil), libc.GoBytes(p, n)...)
 	}
 	return nil
 }

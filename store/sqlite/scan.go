@@ -77,6 +77,11 @@ func assign(dst any, src any) error {
 			*d = sql.NullString{String: string(x), Valid: true}
 			return nil
 		}
+	case *[]byte:
+		if x, ok := src.([]byte); ok {
+			*d = x
+			return nil
+		}
 	case *any:
 		*d = src
 		return nil

@@ -36,6 +36,20 @@ import (
 // times (runtime.Gosched, which returns at once when nothing else is
 // runnable) before it commits what it has.
 //
+// Durable writes. The database runs with synchronous=NORMAL: a commit
+// survives a crash of the process but not a power loss until the next
+// checkpoint fsyncs the WAL. A write that must survive a power loss before
+// its caller acts on it (AcceptInbound: the source deletes its copy next;
+// PutBlob: a blob store's Put is durable when it returns) is queued with
+// writeDurable, and a batch carrying one commits with synchronous=FULL: in
+// WAL mode FULL fsyncs the WAL at the commit. The WAL is replayed as a
+// prefix, so that fsync makes every earlier commit durable too, and a batch
+// pays one fsync however many durable jobs it carries. SQLite refuses to
+// change the setting inside a transaction, so the writer sets it before
+// BEGIN from the batch's first job (and the jobs waiting for a replay): a
+// FULL batch takes any job, a NORMAL batch that meets a durable job commits
+// without it and leaves it to start the next, FULL, batch.
+//
 // Statements run on the C API, which no caller's context can interrupt:
 // cancelling one caller's context must not roll back a transaction that
 // carries other callers' work. A caller's context is honoured until its
@@ -59,6 +73,7 @@ type job struct {
 	fn      func(t *tx) error
 	done    chan error // buffered: the writer never blocks on delivery
 	started bool       // fn ran once: a replay ignores ctx
+	durable bool       // its commit must be fsynced (writeDurable)
 }
 
 // startWriter starts the writer goroutine.
@@ -76,10 +91,21 @@ func (d *DB) startWriter() {
 // only and set every result it reports on every run (reset them first),
 // and must not touch anything outside the database but those results.
 func (d *DB) write(ctx context.Context, op string, fn func(t *tx) error) error {
+	return d.submit(ctx, op, false, fn)
+}
+
+// writeDurable is write for a change that must survive a power loss once
+// it returns: its batch's commit fsyncs the WAL (synchronous=FULL).
+func (d *DB) writeDurable(ctx context.Context, op string, fn func(t *tx) error) error {
+	return d.submit(ctx, op, true, fn)
+}
+
+// submit queues fn as a job and waits for its verdict.
+func (d *DB) submit(ctx context.Context, op string, durable bool, fn func(t *tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return d.wrap(op, err)
 	}
-	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1), durable: durable}
 	// The read lock keeps Close from closing d.jobs under a sender.
 	d.closeMu.RLock()
 	if d.closed {
@@ -100,32 +126,47 @@ func (d *DB) write(ctx context.Context, op string, fn func(t *tx) error) error {
 // writer runs the queued jobs until Close closes the queue.
 func (d *DB) writer() {
 	defer close(d.writerDone)
-	for j := range d.jobs {
-		d.batch(j)
+	var next *job
+	for {
+		if next == nil {
+			j, ok := <-d.jobs
+			if !ok {
+				return
+			}
+			next = j
+		}
+		next = d.batch(next)
 	}
 }
 
 // WriteStats counts writes and the commits that carried them: Writes /
 // Commits is the mean batch size of the group commit. Replays counts the
-// jobs run again after another job of their batch failed having written.
+// jobs run again after another job of their batch failed having written;
+// Synced the commits made with synchronous=FULL because they carried a
+// durable write.
 type WriteStats struct {
 	Writes  int64 // write calls committed
 	Commits int64 // transactions committed
 	Replays int64
+	Synced  int64 // commits that fsynced the WAL
 }
 
 // WriteStats returns the counts since Open.
 func (d *DB) WriteStats() WriteStats {
-	return WriteStats{Writes: d.nWrites.Load(), Commits: d.nCommits.Load(), Replays: d.nReplays.Load()}
+	return WriteStats{Writes: d.nWrites.Load(), Commits: d.nCommits.Load(), Replays: d.nReplays.Load(),
+		Synced: d.nSynced.Load()}
 }
 
-// batch runs first and the jobs queued behind it in one transaction.
-func (d *DB) batch(first *job) {
+// batch runs first and the jobs queued behind it in one transaction. It
+// returns a durable job it took from the queue but left for the next batch
+// (this one is not synced), or nil.
+func (d *DB) batch(first *job) (next *job) {
 	var (
-		todo   = []*job{first} // to run before taking more from the queue
-		ran    []*job          // ran in the open transaction, waiting for its commit
-		open   bool            // a transaction is open
-		yields int
+		todo    = []*job{first} // to run before taking more from the queue
+		ran     []*job          // ran in the open transaction, waiting for its commit
+		open    bool            // a transaction is open
+		durable bool            // the open transaction commits with synchronous=FULL
+		yields  int
 	)
 	rollback := func() {
 		if d.wc.inTx() {
@@ -155,6 +196,11 @@ func (d *DB) batch(first *job) {
 		if j == nil {
 			break
 		}
+		if open && j.durable && !durable {
+			// Not for this NORMAL transaction: it starts the next batch.
+			next = j
+			break
+		}
 		if !j.started {
 			if err := j.ctx.Err(); err != nil {
 				j.done <- err
@@ -163,13 +209,25 @@ func (d *DB) batch(first *job) {
 			j.started = true
 		}
 		if !open {
-			if _, _, err := d.wc.exec("BEGIN IMMEDIATE", nil); err != nil {
+			durable = j.durable
+			for _, r := range todo {
+				durable = durable || r.durable
+			}
+			level := qSyncNormal
+			if durable {
+				level = qSyncFull
+			}
+			err := d.setSynchronous(level)
+			if err == nil {
+				_, _, err = d.wc.exec("BEGIN IMMEDIATE", nil)
+			}
+			if err != nil {
 				// Nothing ran in a transaction that survives: fail j and the
 				// jobs waiting for a replay; the queue waits for the next batch.
 				for _, f := range append([]*job{j}, todo...) {
 					f.done <- err
 				}
-				return
+				return nil
 			}
 			open = true
 		}
@@ -194,16 +252,19 @@ func (d *DB) batch(first *job) {
 		}
 	}
 	if !open {
-		return
+		return next
 	}
 	if len(ran) == 0 {
 		rollback()
-		return
+		return next
 	}
 	_, _, err := d.wc.exec("COMMIT", nil)
 	if err == nil {
 		d.nCommits.Add(1)
 		d.nWrites.Add(int64(len(ran)))
+		if durable {
+			d.nSynced.Add(1)
+		}
 		d.ck.committed()
 	} else {
 		rollback()
@@ -211,6 +272,30 @@ func (d *DB) batch(first *job) {
 	for _, j := range ran {
 		j.done <- err
 	}
+	return next
+}
+
+// The writer connection's synchronous settings: FULL for a batch carrying
+// a durable write, NORMAL for others.
+const (
+	qSyncFull   = "PRAGMA synchronous = FULL"
+	qSyncNormal = "PRAGMA synchronous = NORMAL"
+)
+
+// setSynchronous runs q (qSyncFull or qSyncNormal) on the writer
+// connection, outside a transaction, unless it is in force already.
+func (d *DB) setSynchronous(q string) error {
+	if d.wcSync == q {
+		return nil
+	}
+	// Prepared afresh each time (once): SQLite applies this pragma when it
+	// prepares the statement, not when it runs it.
+	if err := d.wc.once(q); err != nil {
+		d.wcSync = "" // unknown: set it next time
+		return err
+	}
+	d.wcSync = q
+	return nil
 }
 
 // txLost reports whether a job's error may have ended the transaction or

@@ -191,13 +191,23 @@ func TestCloseFinishesQueuedWrites(t *testing.T) {
 // queueBehind runs each of fns as a write from its own goroutine, in order,
 // behind a write that blocks the writer until the returned release is
 // called, so that they all run in one batch; wait returns their errors.
+// The blocker is a durable write, so that durable writes among fns join
+// its batch too (an ordinary batch leaves them for the next).
 func queueBehind(t *testing.T, d *DB, fns ...func() error) (release func(), wait func() []error) {
+	t.Helper()
+	return queueBehindWith(t, d, d.writeDurable, fns...)
+}
+
+// queueBehindWith is queueBehind with the blocker queued by write (d.write
+// or d.writeDurable).
+func queueBehindWith(t *testing.T, d *DB, write func(context.Context, string, func(*tx) error) error,
+	fns ...func() error) (release func(), wait func() []error) {
 	t.Helper()
 	ctx := t.Context()
 	hold, running := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	go func() {
-		_ = d.write(ctx, "block", func(*tx) error {
+		_ = write(ctx, "block", func(*tx) error {
 			once.Do(func() { close(running) })
 			<-hold
 			return nil
