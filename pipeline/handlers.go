@@ -51,7 +51,7 @@ type Store interface {
 // ones aside.
 type Blobs interface {
 	Get(ctx context.Context, hash string) ([]byte, error)
-	Quarantine(hash, reason string) error
+	Quarantine(ctx context.Context, hash, reason string) error
 }
 
 // Normaliser parses a raw message of a channel into its normalised form.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/frontdesk/frontdesk/message"
 	"github.com/frontdesk/frontdesk/store"
@@ -42,7 +43,11 @@ func (h *Handlers) parse(ctx context.Context, in *store.Inbound) (*message.Messa
 		// Damaged on disk (RELIABILITY F9): quarantined, never half-processed.
 		reason := fmt.Sprintf("raw message damaged: %v", err)
 		if errors.Is(err, blob.ErrCorrupt) {
-			if qerr := h.Blobs.Quarantine(in.Blob, reason); qerr != nil {
+			// Known bad: the task's cancellation must not cut this short.
+			qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			qerr := h.Blobs.Quarantine(qctx, in.Blob, reason)
+			cancel()
+			if qerr != nil {
 				h.Log.Error("quarantine damaged blob", "inbound_id", in.ID, "err", qerr)
 			}
 		}

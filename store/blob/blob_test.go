@@ -192,7 +192,7 @@ func TestQuarantine(t *testing.T) {
 	if err := os.Truncate(s.path(hash), 7); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Quarantine(hash, "truncated:\nhash mismatch"); err != nil {
+	if err := s.Quarantine(t.Context(), hash, "truncated:\nhash mismatch"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, hash); !errors.Is(err, ErrNotFound) {
@@ -207,7 +207,7 @@ func TestQuarantine(t *testing.T) {
 		t.Fatalf("reason file: %q, %v", reason, err)
 	}
 	// Idempotent.
-	if err := s.Quarantine(hash, "again"); err != nil {
+	if err := s.Quarantine(t.Context(), hash, "again"); err != nil {
 		t.Fatalf("second Quarantine: %v", err)
 	}
 	// A fresh copy of the same content can be stored again.
@@ -217,7 +217,7 @@ func TestQuarantine(t *testing.T) {
 	if _, err := s.Get(ctx, hash); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Quarantine(sum([]byte("never stored")), "x"); !errors.Is(err, ErrNotFound) {
+	if err := s.Quarantine(t.Context(), sum([]byte("never stored")), "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Quarantine of missing blob: %v; want ErrNotFound", err)
 	}
 }
@@ -289,7 +289,7 @@ func TestInvalidHashRejected(t *testing.T) {
 		if err := s.Delete(h); !errors.Is(err, ErrInvalidHash) {
 			t.Errorf("Delete(%q): %v", h, err)
 		}
-		if err := s.Quarantine(h, "x"); !errors.Is(err, ErrInvalidHash) {
+		if err := s.Quarantine(t.Context(), h, "x"); !errors.Is(err, ErrInvalidHash) {
 			t.Errorf("Quarantine(%q): %v", h, err)
 		}
 		if _, err := s.Has(h); !errors.Is(err, ErrInvalidHash) {

@@ -1,6 +1,7 @@
 package blob
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,9 +14,13 @@ import (
 // the reason (and the time) in <hash>.reason beside it, so it is kept for
 // inspection but never read as good content again. Quarantining a blob that
 // is already in quarantine is a no-op; one that is nowhere is ErrNotFound.
-func (s *Store) Quarantine(hash, reason string) error {
+// It starts only while ctx is live; once begun it runs to the end.
+func (s *Store) Quarantine(ctx context.Context, hash, reason string) error {
 	if err := checkHash("quarantine", hash); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return &Error{Op: "quarantine", Hash: hash, Err: err}
 	}
 	qdir := filepath.Join(s.dir, quarantineDir)
 	qpath := filepath.Join(qdir, hash)

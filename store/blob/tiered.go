@@ -190,23 +190,7 @@ func (t *Tiered) Has(ctx context.Context, hash string) (bool, error) {
 // Quarantine moves a damaged blob out of reach, wherever it is, keeping it
 // with the reason for inspection. Quarantining a blob already in
 // quarantine is a no-op; one that is nowhere is ErrNotFound.
-//
-// It has no context, like Store.Quarantine (pipeline.Blobs); the database
-// write runs under QuarantineTimeout. QuarantineContext takes one.
-func (t *Tiered) Quarantine(hash, reason string) error {
-	// A documented exception to passing contexts down: the interface this
-	// satisfies has none, and a quarantine must not be cut short by the
-	// caller's cancellation anyway (the blob is known bad).
-	ctx, cancel := context.WithTimeout(context.Background(), QuarantineTimeout)
-	defer cancel()
-	return t.QuarantineContext(ctx, hash, reason)
-}
-
-// QuarantineTimeout bounds the database write of Quarantine.
-const QuarantineTimeout = 30 * time.Second
-
-// QuarantineContext is Quarantine with a context for the small backend.
-func (t *Tiered) QuarantineContext(ctx context.Context, hash, reason string) error {
+func (t *Tiered) Quarantine(ctx context.Context, hash, reason string) error {
 	if err := checkHash("quarantine", hash); err != nil {
 		return err
 	}
@@ -221,7 +205,7 @@ func (t *Tiered) QuarantineContext(ctx context.Context, hash, reason string) err
 			return smallErr("quarantine", hash, err)
 		}
 	}
-	return t.files.Quarantine(hash, reason)
+	return t.files.Quarantine(ctx, hash, reason)
 }
 
 // QuarantineReason returns the note kept with a quarantined blob ("time:

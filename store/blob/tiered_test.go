@@ -146,7 +146,7 @@ func TestTieredOldFiles(t *testing.T) {
 	if _, err := ts.Get(ctx, hash); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("damaged file: %v; want ErrCorrupt", err)
 	}
-	if err := ts.Quarantine(hash, "truncated"); err != nil {
+	if err := ts.Quarantine(t.Context(), hash, "truncated"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.Get(ctx, hash); !errors.Is(err, ErrNotFound) {
@@ -195,13 +195,13 @@ func TestTieredCorruptInline(t *testing.T) {
 	if IsTemporary(err) {
 		t.Fatalf("corruption classified temporary: %v", err)
 	}
-	if err := ts.Quarantine(hash, "content does not match its hash"); err != nil {
+	if err := ts.Quarantine(t.Context(), hash, "content does not match its hash"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.Get(ctx, hash); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after quarantine: %v; want ErrNotFound", err)
 	}
-	if err := ts.Quarantine(hash, "again"); err != nil {
+	if err := ts.Quarantine(t.Context(), hash, "again"); err != nil {
 		t.Fatalf("second quarantine: %v", err)
 	}
 	note, err := ts.QuarantineReason(ctx, hash)
@@ -213,7 +213,7 @@ func TestTieredCorruptInline(t *testing.T) {
 		!bytes.Equal(kept, content[:len(content)/2]) {
 		t.Fatalf("quarantined bytes = %q, %v", kept, err)
 	}
-	if err := ts.Quarantine(sum([]byte("nowhere")), "x"); !errors.Is(err, ErrNotFound) {
+	if err := ts.Quarantine(t.Context(), sum([]byte("nowhere")), "x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("quarantine of nothing: %v; want ErrNotFound", err)
 	}
 	// The same message delivered again is stored afresh and readable.
