@@ -154,7 +154,7 @@ func (h *Handlers) ack(ctx context.Context, j *job, inline bool) error {
 	if err != nil {
 		return fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
 	}
-	ref, number, kind, subject, priority, created, err := h.ackTarget(ctx, in)
+	ref, number, kind, subject, priority, created, err := h.ackTarget(ctx, j)
 	if err != nil {
 		return err
 	}
@@ -281,16 +281,17 @@ func (h *Handlers) ackDone(ctx context.Context, in *store.Inbound) error {
 
 // ackTarget returns the case or order inbound in belongs to and whether in
 // opened it.
-func (h *Handlers) ackTarget(ctx context.Context, in *store.Inbound) (ref store.Ref, number, kind, subject string, p store.Priority, opened bool, err error) {
+func (h *Handlers) ackTarget(ctx context.Context, j *job) (ref store.Ref, number, kind, subject string, p store.Priority, opened bool, err error) {
+	in := j.in
 	switch {
 	case in.CaseID != 0:
-		c, err := h.Store.Case(ctx, in.CaseID)
+		c, err := j.caseRecord(ctx, h.Store)
 		if err != nil {
 			return ref, "", "", "", "", false, fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
 		}
 		return store.Ref{CaseID: c.ID}, c.Number, "case", c.Subject, c.Priority, c.InboundID == in.ID, nil
 	case in.OrderID != 0:
-		o, err := h.Store.Order(ctx, in.OrderID)
+		o, err := j.orderRecord(ctx, h.Store)
 		if err != nil {
 			return ref, "", "", "", "", false, fmt.Errorf("pipeline: ack inbound %d: %w", in.ID, err)
 		}

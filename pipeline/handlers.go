@@ -110,6 +110,9 @@ type job struct {
 	in *store.Inbound
 	m  *message.Message
 	cl *store.Classification
+	// c or o is the case or order this run registered for the message.
+	c *store.Case
+	o *store.Order
 	// ackDeferred says the acknowledgement went to its own task.
 	ackDeferred bool
 }
@@ -138,6 +141,31 @@ func (j *job) classification(ctx context.Context, s Store) (*store.Classificatio
 		j.cl = &cl
 	}
 	return j.cl, nil
+}
+
+// caseRecord returns the case of j's message, from the store when this run
+// did not register it.
+func (j *job) caseRecord(ctx context.Context, s Store) (*store.Case, error) {
+	if j.c == nil || j.c.ID != j.in.CaseID {
+		c, err := s.Case(ctx, j.in.CaseID)
+		if err != nil {
+			return nil, err
+		}
+		j.c = c
+	}
+	return j.c, nil
+}
+
+// orderRecord is caseRecord for orders.
+func (j *job) orderRecord(ctx context.Context, s Store) (*store.Order, error) {
+	if j.o == nil || j.o.ID != j.in.OrderID {
+		o, err := s.Order(ctx, j.in.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		j.o = o
+	}
+	return j.o, nil
 }
 
 // HandleProcess takes an accepted message through every step in one run:

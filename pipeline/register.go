@@ -62,7 +62,17 @@ func (h *Handlers) register(ctx context.Context, j *job) error {
 			h.Log.Info("follow-up attached", "inbound_id", in.ID, "ref", th.number, "flag", th.flag)
 		}
 	default:
-		err = h.registerNew(ctx, in, m, cl)
+		if err = h.registerNew(ctx, j, m, cl); err == nil && (j.c != nil || j.o != nil) {
+			// Registered by this run: the row is what RegisterCase or
+			// RegisterOrder made it, and the next steps use the record.
+			in.Status = store.StatusRegistered
+			if j.c != nil {
+				in.CaseID = j.c.ID
+			} else {
+				in.OrderID = j.o.ID
+			}
+			return nil
+		}
 	}
 	if err != nil {
 		return err
@@ -77,7 +87,10 @@ func (h *Handlers) register(ctx context.Context, j *job) error {
 	return nil
 }
 
-func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *message.Message, cl *store.Classification) error {
+// registerNew opens a case or order for j's message; when this run made
+// it, j.c or j.o holds the record.
+func (h *Handlers) registerNew(ctx context.Context, j *job, m *message.Message, cl *store.Classification) error {
+	in := j.in
 	customer := strings.ToLower(replyAddress(m).Addr)
 	if cl.Intent == message.IntentOrder {
 		o, created, err := h.Store.RegisterOrder(ctx, store.NewOrder{
@@ -89,6 +102,7 @@ func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *messag
 		}
 		if created {
 			h.Log.Info("order registered", "inbound_id", in.ID, "order", o.Number, "queue", o.Queue)
+			j.o = o
 		}
 		return nil
 	}
@@ -101,6 +115,7 @@ func (h *Handlers) registerNew(ctx context.Context, in *store.Inbound, m *messag
 	}
 	if created {
 		h.Log.Info("case registered", "inbound_id", in.ID, "case", c.Number, "queue", c.Queue)
+		j.c = c
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func (h *Handlers) route(ctx context.Context, j *job) error {
 			Priority:  cl.Priority,
 			DueAt:     h.dueAt(cl.Priority),
 		}
-		if err := h.routeTarget(ctx, w); err != nil {
+		if err := h.routeTarget(ctx, j, w); err != nil {
 			return fmt.Errorf("pipeline: route inbound %d: %w", in.ID, err)
 		}
 		// The work item and the finished step in one write.
@@ -45,10 +45,10 @@ func (h *Handlers) route(ctx context.Context, j *job) error {
 
 // routeTarget sends follow-ups to the queue of the case or order they join,
 // with its priority.
-func (h *Handlers) routeTarget(ctx context.Context, w *store.WorkItem) error {
+func (h *Handlers) routeTarget(ctx context.Context, j *job, w *store.WorkItem) error {
 	switch {
 	case w.Ref.CaseID != 0:
-		c, err := h.Store.Case(ctx, w.Ref.CaseID)
+		c, err := j.caseRecord(ctx, h.Store)
 		if err != nil {
 			return err
 		}
@@ -56,7 +56,7 @@ func (h *Handlers) routeTarget(ctx context.Context, w *store.WorkItem) error {
 			w.Queue, w.Priority, w.DueAt = c.Queue, c.Priority, h.dueAt(c.Priority)
 		}
 	case w.Ref.OrderID != 0:
-		o, err := h.Store.Order(ctx, w.Ref.OrderID)
+		o, err := j.orderRecord(ctx, h.Store)
 		if err != nil {
 			return err
 		}
