@@ -55,7 +55,7 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 		return nil, err
 	}
 	defer stopIMAP()
-	sink, err := testenv.NewSMTP(nil)
+	sink, err := testenv.NewSMTP(nil, testenv.WithSMTPBulkData())
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -53,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		keep        = fs.Bool("keep", false, "keep each scenario's data directory and daemon log")
 		dataDir     = fs.String("data-dir", "", "where to make each scenario's data directory (default: the temporary directory)")
 		logLevel    = fs.String("log-level", "info", "the daemon's log level (debug, info, warn, error); with -keep its log stays in the data directory")
+		selfProfile = fs.String("cpuprofile", "", "write the harness's own CPU profile (its IMAP and SMTP peers included) to this file")
 		profileDir  = fs.String("profile", "", "write the daemon's CPU profile (over the load) and heap profile (at the end) of each scenario to this directory")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -86,6 +88,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	if *selfProfile != "" {
+		f, err := os.Create(*selfProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "cpuprofile:", err)
+			return 2
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dir, err := os.MkdirTemp("", "frontdesk-bench-redis-")
