@@ -157,16 +157,7 @@ func testFinishAck(t *testing.T, s store.Store) {
 			t.Fatalf("inbound after FinishAck: %+v; want ack done, still registered", row)
 		}
 	}
-	th, err := s.Thread(ctx, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var outs []store.ThreadMessage
-	for _, m := range th {
-		if m.Direction == store.DirOut {
-			outs = append(outs, m)
-		}
-	}
+	th, outs := threadOut(ctx, t, s, ref)
 	if len(th) != 2 || len(outs) != 1 || outs[0].MessageID != "fa-1@desk.example" || !outs[0].CreatedAt.Equal(sentAt) {
 		t.Fatalf("thread after FinishAck = %+v", th)
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -82,16 +83,7 @@ func testOutbound(t *testing.T, s store.Store) {
 	if o.State != store.OutSent || !o.SentAt.Equal(sentAt) || o.Attempts != 2 {
 		t.Fatalf("after sending: %+v", o)
 	}
-	th, err := s.Thread(ctx, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var outs []store.ThreadMessage
-	for _, m := range th {
-		if m.Direction == store.DirOut {
-			outs = append(outs, m)
-		}
-	}
+	th, outs := threadOut(ctx, t, s, ref)
 	if len(th) != 2 || len(outs) != 1 || outs[0].MessageID != "ack-1@desk.example" || outs[0].InboundID != 0 ||
 		outs[0].Ref != ref || !outs[0].CreatedAt.Equal(sentAt) {
 		t.Fatalf("thread after sending = %+v; want the opener and one outbound message", th)
@@ -215,4 +207,19 @@ func testAddressFailing(t *testing.T, s store.Store) {
 	if bad, err := s.AddressFailing(ctx, "bob@example.net"); err != nil || bad {
 		t.Fatalf("AddressFailing of another address = %v, %v", bad, err)
 	}
+}
+
+// threadOut returns the thread of ref and its outgoing messages.
+func threadOut(ctx context.Context, t *testing.T, s store.Store, ref store.Ref) (all, out []store.ThreadMessage) {
+	t.Helper()
+	all, err := s.Thread(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if m.Direction == store.DirOut {
+			out = append(out, m)
+		}
+	}
+	return all, out
 }
