@@ -142,6 +142,41 @@ func decodeWords(s string) (string, error) {
 		pend, pendCS = nil, ""
 		pendRaw.Reset()
 	}
+	scanWords(s, func(i, j int) {
+		flush()
+		out.WriteString(toUTF8Lossy(s[i:j]))
+	}, func(w encodedWord) {
+		var raw []byte
+		if w.enc == 'b' {
+			raw, _, _ = decodeBase64([]byte(w.text), int64(len(w.text)))
+		} else {
+			raw = decodeQWord(w.text)
+		}
+		if pend != nil && !strings.EqualFold(w.cs, pendCS) {
+			flush()
+		}
+		if pend == nil {
+			pend, pendCS = []byte{}, w.cs
+		}
+		pend = append(pend, raw...)
+		pendRaw.WriteString(s[w.start:w.end])
+	})
+	flush()
+	return out.String(), firstErr
+}
+
+// encodedWord is an RFC 2047 word "=?cs?enc?text?=" at s[start:end].
+type encodedWord struct {
+	cs, text   string
+	enc        byte // 'b' or 'q'
+	start, end int
+}
+
+// scanWords walks the header value s in order, calling plain for each run
+// of text outside encoded words — white space between two adjacent words
+// is not text (RFC 2047 §6.2) — and word for each encoded word. plain may
+// get empty runs. It is linear in len(s).
+func scanWords(s string, plain func(i, j int), word func(w encodedWord)) {
 	afterWord := false
 	i := 0
 	last := strings.LastIndex(s, "?=")
@@ -153,35 +188,17 @@ func decodeWords(s string) (string, error) {
 		j += i
 		cs, text, enc, end, ok := parseWord(s, j)
 		if !ok {
-			flush()
-			out.WriteString(toUTF8Lossy(s[i : j+2]))
+			plain(i, j+2)
 			i, afterWord = j+2, false
 			continue
 		}
-		between := s[i:j]
-		if !(afterWord && strings.TrimSpace(between) == "") {
-			flush()
-			out.WriteString(toUTF8Lossy(between))
+		if !(afterWord && strings.TrimSpace(s[i:j]) == "") {
+			plain(i, j)
 		}
-		var raw []byte
-		if enc == 'b' {
-			raw, _, _ = decodeBase64([]byte(text), int64(len(text)))
-		} else {
-			raw = decodeQWord(text)
-		}
-		if pend != nil && !strings.EqualFold(cs, pendCS) {
-			flush()
-		}
-		if pend == nil {
-			pend, pendCS = []byte{}, cs
-		}
-		pend = append(pend, raw...)
-		pendRaw.WriteString(s[j:end])
+		word(encodedWord{cs: cs, text: text, enc: enc, start: j, end: end})
 		i, afterWord = end, true
 	}
-	flush()
-	out.WriteString(toUTF8Lossy(s[i:]))
-	return out.String(), firstErr
+	plain(i, len(s))
 }
 
 // parseWord reads an encoded word "=?charset?E?text?=" at s[j:]. The

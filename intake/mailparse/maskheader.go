@@ -3,7 +3,6 @@ package mailparse
 import (
 	"bytes"
 	"encoding/base64"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -204,43 +203,23 @@ func (fv *fieldView) plain(i, j int) {
 // between adjacent words is dropped, words stay in their own charset.
 // Words in UTF-16 or UTF-32 are left alone (a separator stands for them).
 func (fv *fieldView) decode() {
-	s := string(fv.v)
-	afterWord := false
-	i := 0
-	last := strings.LastIndex(s, "?=")
-	for i < len(s) {
-		j := strings.Index(s[i:], "=?")
-		if j < 0 || j+i+2 > last {
-			break // no word can end after it: keeps this loop linear
-		}
-		j += i
-		cs, text, enc, end, ok := parseWord(s, j)
-		if !ok {
-			fv.plain(i, j+2)
-			i, afterWord = j+2, false
-			continue
-		}
-		if !(afterWord && strings.TrimSpace(s[i:j]) == "") {
-			fv.plain(i, j)
-		}
-		ts := end - 2 - len(text)
+	scanWords(string(fv.v), fv.plain, func(w encodedWord) {
+		ts := w.end - 2 - len(w.text)
 		switch {
-		case wideCharset(cs):
+		case wideCharset(w.cs):
 			fv.add(0xFF, fromNone, 0)
-		case enc == 'b':
-			raw, _, _ := decodeBase64([]byte(text), int64(len(text)))
-			word := b64Word{ts: ts, te: ts + len(text), ds: len(fv.idec)}
+		case w.enc == 'b':
+			raw, _, _ := decodeBase64([]byte(w.text), int64(len(w.text)))
+			word := b64Word{ts: ts, te: ts + len(w.text), ds: len(fv.idec)}
 			for _, c := range raw {
 				fv.add(c, fromB64, len(fv.b64))
 			}
 			word.de = len(fv.idec)
 			fv.b64 = append(fv.b64, word)
 		default:
-			fv.qWord(text, ts)
+			fv.qWord(w.text, ts)
 		}
-		i, afterWord = end, true
-	}
-	fv.plain(i, len(s))
+	})
 }
 
 // qWord adds the bytes of a Q-encoded word (RFC 2047 §4.2) read as
