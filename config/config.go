@@ -29,6 +29,7 @@ type Config struct {
 	Store    Store     `yaml:"store"`
 	HTTP     HTTP      `yaml:"http"`
 	Mailbox  []Mailbox `yaml:"mailboxes"`
+	Forms    []Form    `yaml:"forms"`
 	SMTP     SMTP      `yaml:"smtp"`
 	Ack      Ack       `yaml:"ack"`
 	Limits   Limits    `yaml:"limits"`

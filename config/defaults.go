@@ -133,6 +133,9 @@ func (c *Config) resolve() {
 			}
 		}
 	}
+	for i := range c.Forms {
+		c.Forms[i].formDefaults()
+	}
 	d := DefaultMailbox()
 	for i := range c.Mailbox {
 		m := &c.Mailbox[i]

@@ -166,6 +166,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateHTTP(v)
 	c.validateMailboxes(v)
+	c.validateForms(v)
 	c.validateSMTP(v)
 	c.validateAck(v)
 	c.validateLimits(v)

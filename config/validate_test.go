@@ -11,6 +11,7 @@ import (
 func validBase() *Config {
 	c := Default()
 	c.Mailbox = []Mailbox{{Name: "support", Host: "imap.example.com", Username: "u", Password: "p"}}
+	c.Forms = []Form{{Name: "contact", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}
 	c.HTTP.Tokens = []Token{{Name: "alice", Token: "0123456789abcdef", Role: RoleCSR, Queues: []string{"support"}}}
 	c.Classify.Rules = []Rule{{Name: "r", Mailbox: "support", Keywords: []string{"x"}, Priority: PriorityHigh}}
 	c.resolve()
@@ -69,6 +70,15 @@ func TestValidateEachProblem(t *testing.T) {
 		{"mailbox flag", func(c *Config) { c.Mailbox[0].Flag = "my flag" }, `mailboxes[0].flag: must be an IMAP keyword such as $Frontdesk, got "my flag"`},
 		{"mailbox poll", func(c *Config) { c.Mailbox[0].PollInterval = -time.Second }, "mailboxes[0].poll_interval: must be a positive duration"},
 		{"mailbox idle", func(c *Config) { c.Mailbox[0].IdleRestart = 30 * time.Minute }, "mailboxes[0].idle_restart: must be at most 29m0s"},
+		{"form name", func(c *Config) { c.Forms[0].Name = "" }, "forms[0].name: required"},
+		{"form dup", func(c *Config) { c.Forms = append(c.Forms, c.Forms[0]) }, `forms[1].name: "contact" is also the name of forms[0]`},
+		{"form secret", func(c *Config) { c.Forms[0].Secret = "" }, "forms[0].secret: required"},
+		{"form short secret", func(c *Config) { c.Forms[0].Secret = "short" }, "forms[0].secret: shorter than 16 bytes"},
+		{"form bad whsec", func(c *Config) { c.Forms[0].Secret = "whsec_!!" }, "forms[0].secret: a whsec_ secret must be base64"},
+		{"form old secret", func(c *Config) { c.Forms[0].OldSecret = "short" }, "forms[0].old_secret: shorter than 16 bytes"},
+		{"form intent", func(c *Config) { c.Forms[0].Intent = "sale" }, `forms[0].intent: must be case or order, got "sale"`},
+		{"form email field", func(c *Config) { c.Forms[0].Fields.Email = "" }, "forms[0].fields.email: required"},
+		{"form body", func(c *Config) { c.Forms[0].MaxBodyBytes = -1 }, "forms[0].max_body_bytes: must be between 1 and"},
 		{"smtp tls", func(c *Config) { c.SMTP.TLS = "tls" }, `smtp.tls: must be implicit, starttls or none, got "tls"`},
 		{"smtp timeout", func(c *Config) { c.SMTP.Timeout = 0 }, "smtp.timeout: must be a positive duration"},
 		{"smtp host", func(c *Config) { c.SMTP.Host = "smtp_example" }, `smtp.host: not a host name or IP address: "smtp_example"`},

@@ -22,6 +22,7 @@ import (
 	"github.com/frontdesk/frontdesk/intake"
 	"github.com/frontdesk/frontdesk/intake/imap"
 	"github.com/frontdesk/frontdesk/intake/mailparse"
+	"github.com/frontdesk/frontdesk/intake/webhook"
 	"github.com/frontdesk/frontdesk/internal/msgid"
 	"github.com/frontdesk/frontdesk/internal/redisproc"
 	"github.com/frontdesk/frontdesk/mailer"
@@ -177,8 +178,17 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		Store: db, Tokens: cfg.HTTP.Tokens, Log: log.With("component", "http"), Now: time.Now, Lease: cfg.HTTP.Lease,
 		Ready: func(ctx context.Context) error { return ready(ctx, db, rc, pollers) },
 	})
+	root := http.NewServeMux()
+	root.Handle("/", api)
+	if len(cfg.Forms) > 0 {
+		forms, err := formHandler(cfg, acc, log.With("component", "forms"))
+		if err != nil {
+			return err
+		}
+		forms.Register(root)
+	}
 	hs := &http.Server{
-		Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -310,4 +320,31 @@ func companyName(from string) string {
 		return strings.Trim(strings.TrimSpace(from[:i]), `"`)
 	}
 	return "Frontdesk"
+}
+
+// formHandler serves the configured web forms on the API's listener.
+func formHandler(cfg *config.Config, acc webhook.Acceptor, log *slog.Logger) (*webhook.FormHandler, error) {
+	h := &webhook.FormHandler{
+		Forms: map[string]*webhook.FormConfig{}, Acceptor: acc, Domain: cfg.Instance.Domain,
+		Now: time.Now, Log: log,
+	}
+	for _, f := range cfg.Forms {
+		fc := &webhook.FormConfig{
+			Name: f.Name, Intent: message.Intent(f.Intent), Queue: f.Queue, MaxBodyBytes: f.MaxBodyBytes,
+			Mapping: webhook.Mapping{
+				Email: f.Fields.Email, Name: f.Fields.Name, Subject: f.Fields.Subject,
+				Message: f.Fields.Message, Phone: f.Fields.Phone, OrderLines: f.Fields.OrderLines,
+			},
+		}
+		for _, s := range f.Secrets() {
+			k, err := webhook.Key(s)
+			if err != nil {
+				return nil, fmt.Errorf("form %s: %w", f.Name, err)
+			}
+			fc.Keys = append(fc.Keys, k)
+		}
+		h.Forms[f.Name] = fc
+	}
+	log.Info("web forms served", "forms", len(h.Forms), "path", "POST /intake/forms/{form}")
+	return h, nil
 }

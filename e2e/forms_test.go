@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontdesk/frontdesk/intake/webhook"
+)
+
+const formSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// TestWebForm posts signed form submissions to the daemon: each is answered
+// 202 once durable, becomes one case with one acknowledgement to the
+// submitter, and a re-post of the same webhook id is the same submission.
+func TestWebForm(t *testing.T) {
+	d := newDesk(t, true, "forms:\n  - {name: contact, secret: "+formSecret+", queue: web}\n")
+	d.start()
+	key, _ := webhook.Key(formSecret)
+	post := func(id, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+d.httpAddr+"/intake/forms/contact", strings.NewReader(body))
+		now := time.Now()
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(webhook.HeaderID, id)
+		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(webhook.HeaderSignature, webhook.Sign(key, id, now, []byte(body)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	body := `{"email":"web.customer@example.net","name":"Wendy","subject":"Order never came","message":"I ordered on Monday."}`
+	code, out := post("msg_form_1", body)
+	if code != http.StatusAccepted {
+		t.Fatalf("submission: %d %v", code, out)
+	}
+	if code, out := post("msg_form_1", body); code != http.StatusAccepted || out["duplicate"] != true {
+		t.Fatalf("re-post: %d %v", code, out)
+	}
+	if code, _ := post("msg_form_2", `{"message":"no address"}`); code != http.StatusBadRequest {
+		t.Fatalf("bad submission: %d, want 400", code)
+	}
+	msgs := d.smtp.WaitFor(1, time.Minute)
+	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "web.customer@example.net" {
+		t.Fatalf("acknowledgements: %d, to %v", len(msgs), msgs)
+	}
+	db := d.ledger()
+	d.waitSettled(db, 1, time.Minute)
+	time.Sleep(time.Second) // a second ack would have come by now
+	if n := d.smtp.Count(); n != 1 {
+		t.Fatalf("%d acknowledgements for one submission posted twice", n)
+	}
+	// Routed to the form's queue, where a supervisor sees it.
+	var queues struct {
+		Queues []struct {
+			Name string `json:"name"`
+			Open int    `json:"open"`
+		} `json:"queues"`
+	}
+	if code := d.api("GET", "/api/v1/queues", supervisorToken, &queues); code != 200 {
+		t.Fatalf("queues: %d", code)
+	}
+	found := false
+	for _, q := range queues.Queues {
+		found = found || (q.Name == "web" && q.Open == 1)
+	}
+	if !found {
+		t.Fatalf("no work item in queue web: %+v", queues)
+	}
+}

@@ -1,0 +1,156 @@
+package webhook_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/frontdesk/frontdesk/intake"
+	"github.com/frontdesk/frontdesk/intake/webhook"
+	"github.com/frontdesk/frontdesk/internal/testenv"
+	"github.com/frontdesk/frontdesk/message"
+	"github.com/frontdesk/frontdesk/pipeline"
+	"github.com/frontdesk/frontdesk/store/blob"
+	"github.com/frontdesk/frontdesk/store/sqlite"
+)
+
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+type rig struct {
+	srv   *httptest.Server
+	key   []byte
+	now   time.Time
+	db    *sqlite.DB
+	redis *testenv.Redis
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	log := slog.New(slog.DiscardHandler)
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "fd.db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	blobs, err := blob.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := testenv.StartRedis(t, false)
+	rc := redis.NewClient(&redis.Options{Addr: rd.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { rc.Close() })
+	key, _ := webhook.Key(secret)
+	r := &rig{key: key, now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), db: db, redis: rd}
+	h := &webhook.FormHandler{
+		Forms: map[string]*webhook.FormConfig{"contact": {
+			Name: "contact", Keys: [][]byte{key}, Intent: message.IntentCase, Queue: "support",
+			Mapping:      webhook.Mapping{Email: "email", Name: "name", Subject: "subject", Message: "message"},
+			MaxBodyBytes: 4096,
+		}},
+		Acceptor: &intake.Acceptor{Blobs: blobs, Ledger: db, Enqueuer: pipeline.NewEnqueuer(rc, 3), Log: log},
+		Domain:   "desk.example.test",
+		Now:      func() time.Time { return r.now },
+		Log:      log,
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	r.srv = httptest.NewServer(mux)
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// post sends body to form, signed as webhook id at the rig's time unless
+// sign is false.
+func (r *rig) post(t *testing.T, form, id, ct, body string, sign bool) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/intake/forms/"+form, strings.NewReader(body))
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set(webhook.HeaderID, id)
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(r.now.Unix(), 10))
+	sig := webhook.Sign(r.key, id, r.now, []byte(body))
+	if !sign {
+		sig = webhook.Sign([]byte("some-other-key-of-length"), id, r.now, []byte(body))
+	}
+	req.Header.Set(webhook.HeaderSignature, sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return resp.StatusCode, out, resp.Header
+}
+
+func TestFormHandler(t *testing.T) {
+	r := newRig(t)
+	const good = `{"email":"ann@example.net","name":"Ann","subject":"Kettle","message":"The lid cracked."}`
+	code, out, _ := r.post(t, "contact", "msg_1", "application/json", good, true)
+	if code != http.StatusAccepted || out["status"] != "accepted" || out["inbound_id"] == nil {
+		t.Fatalf("good submission: %d %v", code, out)
+	}
+	first := out["inbound_id"]
+	in, err := r.db.Inbound(t.Context(), int64(first.(float64)))
+	if err != nil || in.Channel != message.ChannelForm || in.Queue != "support" {
+		t.Fatalf("ledger row %+v %v", in, err)
+	}
+	// The same webhook id again: the same inbound row, no second one.
+	code, out, _ = r.post(t, "contact", "msg_1", "application/json", good, true)
+	if code != http.StatusAccepted || out["inbound_id"] != first || out["duplicate"] != true {
+		t.Fatalf("re-post: %d %v", code, out)
+	}
+
+	for _, c := range []struct {
+		name, form, ct, body string
+		sign                 bool
+		code                 int
+		field                string
+	}{
+		{"bad signature", "contact", "application/json", good, false, http.StatusUnauthorized, ""},
+		{"unknown form", "nope", "application/json", good, true, http.StatusNotFound, ""},
+		{"no email", "contact", "application/json", `{"message":"hi"}`, true, http.StatusBadRequest, "email"},
+		{"not json", "contact", "application/json", `{"message":`, true, http.StatusBadRequest, "(body)"},
+		{"xml", "contact", "text/xml", `<a/>`, true, http.StatusUnsupportedMediaType, ""},
+		{"too large", "contact", "application/json", `{"message":"` + strings.Repeat("x", 5000) + `"}`, true, http.StatusRequestEntityTooLarge, ""},
+	} {
+		code, out, _ := r.post(t, c.form, "msg_"+c.name, c.ct, c.body, c.sign)
+		if code != c.code || (c.field != "" && out["field"] != c.field) || out["error"] == "" {
+			t.Errorf("%s: %d %v, want %d naming %q", c.name, code, out, c.code, c.field)
+		}
+	}
+
+	// A replay outside the window is refused, whatever its signature.
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/intake/forms/contact", bytes.NewReader([]byte(good)))
+	req.Header.Set("Content-Type", "application/json")
+	old := r.now.Add(-10 * time.Minute)
+	req.Header.Set(webhook.HeaderID, "msg_old")
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(old.Unix(), 10))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign(r.key, "msg_old", old, []byte(good)))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("stale timestamp: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// Redis down: not accepted, and the sender is told to retry — 503,
+	// never a code that makes a provider give up.
+	if err := r.redis.Server.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, hdr := r.post(t, "contact", "msg_2", "application/json", good, true)
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || out["status"] != "retry" {
+		t.Fatalf("with Redis down: %d %v %v", code, out, hdr)
+	}
+}
