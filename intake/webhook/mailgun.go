@@ -59,29 +59,7 @@ func MailgunMessage(f *Form) (raw []byte, key string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	iw, err := w.CreateInline()
-	if err != nil {
-		return nil, "", err
-	}
-	for _, part := range []struct{ ct, field string }{{"text/plain", "body-plain"}, {"text/html", "body-html"}} {
-		text := strings.Join(f.Fields[part.field], "")
-		if text == "" {
-			continue
-		}
-		var ih gomail.InlineHeader
-		ih.SetContentType(part.ct, map[string]string{"charset": "utf-8"})
-		pw, err := iw.CreatePart(ih)
-		if err != nil {
-			return nil, "", err
-		}
-		if _, err := pw.Write([]byte(text)); err != nil {
-			return nil, "", err
-		}
-		if err := pw.Close(); err != nil {
-			return nil, "", err
-		}
-	}
-	if err := iw.Close(); err != nil {
+	if err := writeBodies(w, strings.Join(f.Fields["body-plain"], ""), strings.Join(f.Fields["body-html"], "")); err != nil {
 		return nil, "", err
 	}
 	for _, file := range f.Files {

@@ -134,6 +134,33 @@ func bodyText(f *Form, m Mapping, text string) string {
 	return b.String()
 }
 
+// writeBodies writes the text and HTML bodies of a message (either may be
+// empty) as its inline part.
+func writeBodies(w *gomail.Writer, text, html string) error {
+	iw, err := w.CreateInline()
+	if err != nil {
+		return err
+	}
+	for _, part := range []struct{ ct, body string }{{"text/plain", text}, {"text/html", html}} {
+		if part.body == "" {
+			continue
+		}
+		var ih gomail.InlineHeader
+		ih.SetContentType(part.ct, map[string]string{"charset": "utf-8"})
+		pw, err := iw.CreatePart(ih)
+		if err != nil {
+			return err
+		}
+		if _, err := pw.Write([]byte(part.body)); err != nil {
+			return err
+		}
+		if err := pw.Close(); err != nil {
+			return err
+		}
+	}
+	return iw.Close()
+}
+
 func attach(w *gomail.Writer, name, contentType string, data []byte) error {
 	var ah gomail.AttachmentHeader
 	mt, params, err := mime.ParseMediaType(contentType)

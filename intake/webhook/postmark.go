@@ -94,28 +94,7 @@ func PostmarkMessage(body []byte) (raw []byte, key string, err error) {
 	if err != nil {
 		return nil, "", err
 	}
-	iw, err := w.CreateInline()
-	if err != nil {
-		return nil, "", err
-	}
-	for _, part := range []struct{ ct, text string }{{"text/plain", p.TextBody}, {"text/html", p.HtmlBody}} {
-		if part.text == "" {
-			continue
-		}
-		var ih gomail.InlineHeader
-		ih.SetContentType(part.ct, map[string]string{"charset": "utf-8"})
-		pw, err := iw.CreatePart(ih)
-		if err != nil {
-			return nil, "", err
-		}
-		if _, err := pw.Write([]byte(part.text)); err != nil {
-			return nil, "", err
-		}
-		if err := pw.Close(); err != nil {
-			return nil, "", err
-		}
-	}
-	if err := iw.Close(); err != nil {
+	if err := writeBodies(w, p.TextBody, p.HtmlBody); err != nil {
 		return nil, "", err
 	}
 	for i, a := range p.Attachments {
