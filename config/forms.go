@@ -68,11 +68,7 @@ func (c *Config) validateForms(v *validator) {
 	for i, f := range c.Forms {
 		p := fmt.Sprintf("forms[%d]", i)
 		v.name(p+".name", f.Name)
-		if j, dup := names[f.Name]; dup && f.Name != "" {
-			v.add(p+".name", "%q is also the name of forms[%d]", f.Name, j)
-		} else {
-			names[f.Name] = i
-		}
+		v.unique(names, "forms", i, f.Name)
 		if f.Secret == "" {
 			v.add(p+".secret", "required (or set FRONTDESK_FORMS_%d_SECRET or ..._SECRET_FILE)", i)
 		} else if err := formSecret(f.Secret); err != "" {

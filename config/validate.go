@@ -56,6 +56,20 @@ func (v *validator) atLeast(path string, n, min int64) {
 	}
 }
 
+// unique reports list[i].name when an earlier entry of list has the same
+// name; seen holds the names met so far. Empty names are left to the
+// required check.
+func (v *validator) unique(seen map[string]int, list string, i int, name string) {
+	if name == "" {
+		return
+	}
+	if j, dup := seen[name]; dup {
+		v.add(fmt.Sprintf("%s[%d].name", list, i), "%q is also the name of %s[%d]", name, list, j)
+		return
+	}
+	seen[name] = i
+}
+
 func (v *validator) name(path, s string) {
 	if s == "" {
 		v.add(path, "required")
@@ -220,11 +234,7 @@ func (c *Config) validateHTTP(v *validator) {
 	for i, t := range c.HTTP.Tokens {
 		p := fmt.Sprintf("http.tokens[%d]", i)
 		v.name(p+".name", t.Name)
-		if j, dup := names[t.Name]; dup && t.Name != "" {
-			v.add(p+".name", "%q is also the name of http.tokens[%d]", t.Name, j)
-		} else {
-			names[t.Name] = i
-		}
+		v.unique(names, "http.tokens", i, t.Name)
 		switch {
 		case t.Token == "":
 			v.add(p+".token", "required")
@@ -254,11 +264,7 @@ func (c *Config) validateMailboxes(v *validator) {
 	for i, m := range c.Mailbox {
 		p := fmt.Sprintf("mailboxes[%d]", i)
 		v.name(p+".name", m.Name)
-		if j, dup := names[m.Name]; dup && m.Name != "" {
-			v.add(p+".name", "%q is also the name of mailboxes[%d]", m.Name, j)
-		} else {
-			names[m.Name] = i
-		}
+		v.unique(names, "mailboxes", i, m.Name)
 		if m.Host == "" {
 			v.add(p+".host", "required")
 		} else if !validHost(m.Host) {
@@ -368,11 +374,8 @@ func (c *Config) validateRules(v *validator) {
 		p := fmt.Sprintf("classify.rules[%d]", i)
 		if r.Name == "" {
 			v.add(p+".name", "required")
-		} else if j, dup := names[r.Name]; dup {
-			v.add(p+".name", "%q is also the name of classify.rules[%d]", r.Name, j)
-		} else {
-			names[r.Name] = i
 		}
+		v.unique(names, "classify.rules", i, r.Name)
 		if r.Mailbox == "" && r.From == "" && len(r.Keywords) == 0 {
 			v.add(p, "matches everything: set at least one of mailbox, from or keywords")
 		}
