@@ -83,13 +83,7 @@ func TestAcceptMasksEncodedCards(t *testing.T) {
 		"--m\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b64Lines([]byte(attached)) +
 		"--m--\r\n"
 
-	blobs, err := blob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledger := &memLedger{rows: map[string]*store.Inbound{}}
-	enq := &memEnqueuer{}
-	a := &Acceptor{Blobs: blobs, Ledger: ledger, Enqueuer: enq}
+	a, ledger, enq, blobs := newAcceptor(t)
 	res, err := a.Accept(t.Context(), Submission{Channel: message.ChannelIMAP, Source: "INBOX", SourceKey: "imap:INBOX:1:1", Raw: []byte(raw)})
 	if err != nil {
 		t.Fatal(err)
@@ -138,13 +132,7 @@ func TestAcceptMasksEncodedCards(t *testing.T) {
 // them (a migrated folder's copies): every message is stored and recorded
 // once, each acceptance is enqueued.
 func TestAcceptConcurrent(t *testing.T) {
-	blobs, err := blob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ledger := &memLedger{rows: map[string]*store.Inbound{}}
-	enq := &memEnqueuer{}
-	a := &Acceptor{Blobs: blobs, Ledger: ledger, Enqueuer: enq}
+	a, ledger, enq, blobs := newAcceptor(t)
 	const n = 16
 	results := make([]Result, 2*n)
 	errs := make([]error, 2*n)
@@ -224,4 +212,17 @@ func onlyDigits(b []byte) []byte {
 	return numerals.ReplaceAllFunc(b, func(m []byte) []byte {
 		return bytes.ReplaceAll(bytes.ReplaceAll(m, []byte(" "), nil), []byte("-"), nil)
 	})
+}
+
+// newAcceptor is an Acceptor on a real blob store with the in-memory
+// ledger and enqueuer of these tests.
+func newAcceptor(t *testing.T) (*Acceptor, *memLedger, *memEnqueuer, *blob.Store) {
+	t.Helper()
+	blobs, err := blob.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := &memLedger{rows: map[string]*store.Inbound{}}
+	enq := &memEnqueuer{}
+	return &Acceptor{Blobs: blobs, Ledger: ledger, Enqueuer: enq}, ledger, enq, blobs
 }
