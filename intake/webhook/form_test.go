@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/frontdesk/frontdesk/intake/mailparse"
 	"github.com/frontdesk/frontdesk/message"
-	"github.com/frontdesk/frontdesk/store/blob"
 )
 
 var contact = Mapping{Email: "email", Name: "name", Subject: "subject", Message: "message", Phone: "phone", OrderLines: "items"}
@@ -108,11 +106,7 @@ func TestParseFormRefuses(t *testing.T) {
 // the submitter as sender, the text with every other field, uploads and
 // the original payload as attachments, a Message-ID fixed by the key.
 func TestToMessageRoundTrip(t *testing.T) {
-	blobs, err := blob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := mailparse.New(mailparse.Options{Blobs: blobs})
+	p := newParser(t)
 	body := `{"email":"Ann <ann@example.net>","name":"Ann Smith","subject":"Broken kettle","message":"The lid cracked.","phone":"+44 20 7946 0958","order_no":"A-1001"}`
 	f, err := ParseForm("application/json", []byte(body), Limits{})
 	if err != nil {

@@ -7,10 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/frontdesk/frontdesk/intake/mailparse"
 	"github.com/frontdesk/frontdesk/internal/testenv"
 	"github.com/frontdesk/frontdesk/message"
-	"github.com/frontdesk/frontdesk/store/blob"
 )
 
 // Mailgun's sample route post (corpora/webhooks/django-inbound-email, its
@@ -33,11 +31,7 @@ func TestMailgunSample(t *testing.T) {
 	if err != nil || key != "token:4166ec05b27b5d3c024252ad43df47865128c8fcde47dfea6b" {
 		t.Fatalf("MailgunMessage: %q %v", key, err)
 	}
-	blobs, err := blob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mailparse.New(mailparse.Options{Blobs: blobs}).Parse(t.Context(), message.ChannelWebhook, raw)
+	m, err := newParser(t).Parse(t.Context(), message.ChannelWebhook, raw)
 	if err != nil {
 		t.Fatalf("normalise: %v\n%s", err, raw)
 	}

@@ -7,10 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/frontdesk/frontdesk/intake/mailparse"
 	"github.com/frontdesk/frontdesk/internal/testenv"
 	"github.com/frontdesk/frontdesk/message"
-	"github.com/frontdesk/frontdesk/store/blob"
 )
 
 // Postmark's own sample payloads (corpora/webhooks/django-anymail), with
@@ -18,11 +16,7 @@ import (
 // that was sent: sender, subject, body and attachment.
 func TestPostmarkSamples(t *testing.T) {
 	dir := filepath.Join(testenv.Corpora(t), "webhooks", "django-anymail", "tests", "test_files")
-	blobs, err := blob.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := mailparse.New(mailparse.Options{Blobs: blobs})
+	p := newParser(t)
 	for _, c := range []struct {
 		file        string
 		attachments int
