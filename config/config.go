@@ -30,12 +30,14 @@ type Config struct {
 	HTTP     HTTP      `yaml:"http"`
 	Mailbox  []Mailbox `yaml:"mailboxes"`
 	Forms    []Form    `yaml:"forms"`
-	SMTP     SMTP      `yaml:"smtp"`
-	Ack      Ack       `yaml:"ack"`
-	Limits   Limits    `yaml:"limits"`
-	Pipeline Pipeline  `yaml:"pipeline"`
-	Classify Classify  `yaml:"classify"`
-	SLA      SLA       `yaml:"sla"`
+	// InboundWebhooks are the e-mail providers posting received mail.
+	InboundWebhooks []InboundWebhook `yaml:"inbound_webhooks"`
+	SMTP            SMTP             `yaml:"smtp"`
+	Ack             Ack              `yaml:"ack"`
+	Limits          Limits           `yaml:"limits"`
+	Pipeline        Pipeline         `yaml:"pipeline"`
+	Classify        Classify         `yaml:"classify"`
+	SLA             SLA              `yaml:"sla"`
 }
 
 // Instance identifies this installation in the mail it sends.
@@ -108,6 +110,23 @@ type HTTP struct {
 	// Lease is how long a claimed work item stays with its CSR without a
 	// renewal.
 	Lease time.Duration `yaml:"lease"`
+	// Timeouts of the listener against slow clients: reading a request's
+	// header, reading a whole request, writing the answer, and an idle
+	// keep-alive connection.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	// ClientRate is how many submissions per second one client address
+	// may post to the intake endpoints (forms and provider webhooks),
+	// with bursts of up to ClientBurst; more are answered 429. 0 turns
+	// the limit off.
+	ClientRate  float64 `yaml:"client_rate"`
+	ClientBurst int     `yaml:"client_burst"`
+	// TrustedProxies are addresses or CIDR ranges of reverse proxies whose
+	// X-Forwarded-For header names the client; from anyone else it is
+	// ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Token roles.

@@ -32,6 +32,13 @@ func Default() *Config {
 		HTTP: HTTP{
 			Listen: "127.0.0.1:8025",
 			Lease:  5 * time.Minute,
+
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ClientRate:        20,
+			ClientBurst:       100,
 		},
 		SMTP: SMTP{
 			Host:       "", // outbox files
@@ -135,6 +142,9 @@ func (c *Config) resolve() {
 	}
 	for i := range c.Forms {
 		c.Forms[i].formDefaults()
+	}
+	for i := range c.InboundWebhooks {
+		c.InboundWebhooks[i].webhookDefaults()
 	}
 	d := DefaultMailbox()
 	for i := range c.Mailbox {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"sort"
@@ -248,6 +249,12 @@ func setField(v reflect.Value, s string) error {
 			return fmt.Errorf("not an integer: %q", s)
 		}
 		v.SetInt(n)
+	case v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		v.SetFloat(f)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		var list []string
 		for item := range strings.SplitSeq(s, ",") {

@@ -177,7 +177,7 @@ func TestEnvVarsCoverTypes(t *testing.T) {
 		steps, _, _ := matchEnv(reflect.TypeFor[Config](), strings.TrimPrefix(strings.ReplaceAll(n, "<N>", "0"), EnvPrefix))
 		var c Config
 		f := fieldFor(reflect.ValueOf(&c).Elem(), steps)
-		sample := map[reflect.Kind]string{reflect.String: "x", reflect.Bool: "true", reflect.Int: "1", reflect.Int64: "1s", reflect.Slice: "a,b"}[f.Kind()]
+		sample := map[reflect.Kind]string{reflect.String: "x", reflect.Bool: "true", reflect.Int: "1", reflect.Int64: "1s", reflect.Float64: "2.5", reflect.Slice: "a,b"}[f.Kind()]
 		if f.Type() != durationType && f.Kind() == reflect.Int64 {
 			sample = "1"
 		}

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/frontdesk/frontdesk/message"
@@ -25,6 +26,11 @@ type Form struct {
 	Fields FormFields `yaml:"fields"`
 	// MaxBodyBytes bounds a submission, uploads included; default 10 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// AllowedOrigins lets browsers post the form directly from these web
+	// origins ("https://www.example.com"), without a signature: the page
+	// fetches a short-lived token from GET /intake/forms/<name>/token and
+	// sends it with the submission (CSRF-safe). Empty: only signed posts.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
 // FormFields maps a form's field names; email is required in every
@@ -84,6 +90,11 @@ func (c *Config) validateForms(v *validator) {
 		if f.Fields.Email == "" {
 			v.add(p+".fields.email", "required: the field holding the submitter's e-mail address")
 		}
+		for j, o := range f.AllowedOrigins {
+			if !validOrigin(o) {
+				v.add(fmt.Sprintf("%s.allowed_origins[%d]", p, j), "not a web origin (scheme://host[:port], no path): %q", o)
+			}
+		}
 		if f.MaxBodyBytes < 1 || f.MaxBodyBytes > MaxFormBodyBytes {
 			v.add(p+".max_body_bytes", "must be between 1 and %d, got %d", int64(MaxFormBodyBytes), f.MaxBodyBytes)
 		}
@@ -112,4 +123,12 @@ func (f *Form) Secrets() []string {
 		return []string{f.Secret}
 	}
 	return []string{f.Secret, f.OldSecret}
+}
+
+// validOrigin tells whether s is a serialised web origin: http or https,
+// a host, an optional port, nothing else.
+func validOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil && s == u.Scheme+"://"+u.Host
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -181,6 +182,7 @@ func (c *Config) Validate() error {
 	c.validateHTTP(v)
 	c.validateMailboxes(v)
 	c.validateForms(v)
+	c.validateWebhooks(v)
 	c.validateSMTP(v)
 	c.validateAck(v)
 	c.validateLimits(v)
@@ -229,6 +231,23 @@ func (c *Config) validateHTTP(v *validator) {
 		}
 	}
 	v.positive("http.lease", c.HTTP.Lease)
+	v.positive("http.read_header_timeout", c.HTTP.ReadHeaderTimeout)
+	v.positive("http.read_timeout", c.HTTP.ReadTimeout)
+	v.positive("http.write_timeout", c.HTTP.WriteTimeout)
+	v.positive("http.idle_timeout", c.HTTP.IdleTimeout)
+	if c.HTTP.ClientRate < 0 {
+		v.add("http.client_rate", "must be 0 (no limit) or more, got %g", c.HTTP.ClientRate)
+	}
+	if c.HTTP.ClientRate > 0 && c.HTTP.ClientBurst < 1 {
+		v.add("http.client_burst", "must be at least 1 with a client_rate, got %d", c.HTTP.ClientBurst)
+	}
+	for i, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				v.add(fmt.Sprintf("http.trusted_proxies[%d]", i), "not an address or CIDR range: %q", p)
+			}
+		}
+	}
 	names := map[string]int{}
 	secrets := map[string]int{}
 	for i, t := range c.HTTP.Tokens {

@@ -4,10 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -48,6 +44,7 @@ type FormHandler struct {
 	Tolerance time.Duration
 	Now       func() time.Time
 	Log       *slog.Logger
+	Counters  *Counters // may be nil
 }
 
 // Register adds the handler's route to mux.
@@ -55,34 +52,20 @@ func (h *FormHandler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /intake/forms/{form}", h)
 }
 
-// answer is the JSON body of every reply.
-type answer struct {
-	Status    string `json:"status"`
-	Error     string `json:"error,omitempty"`
-	Field     string `json:"field,omitempty"`
-	InboundID int64  `json:"inbound_id,omitempty"`
-	Duplicate bool   `json:"duplicate,omitempty"`
-}
-
 func (h *FormHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := h.responder()
 	name := r.PathValue("form")
 	form, ok := h.Forms[name]
 	if !ok {
-		h.reply(w, r, name, http.StatusNotFound, answer{Status: "refused", Error: "no such form"})
+		p.refused(w, r, name, http.StatusNotFound, ReasonNotFound, "no such form")
 		return
 	}
 	limit := form.MaxBodyBytes
 	if limit <= 0 {
 		limit = 10 << 20
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		h.reply(w, r, name, http.StatusRequestEntityTooLarge, answer{Status: "refused", Error: fmt.Sprintf("body over %d bytes", limit)})
-		return
-	case err != nil:
-		h.reply(w, r, name, http.StatusBadRequest, answer{Status: "refused", Error: "unreadable body"})
+	body, ok := p.readBody(w, r, name, limit)
+	if !ok {
 		return
 	}
 	tol := h.Tolerance
@@ -91,22 +74,22 @@ func (h *FormHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := Verify(r.Header, body, h.Now(), tol, form.Keys...)
 	if err != nil {
-		h.reply(w, r, name, http.StatusUnauthorized, answer{Status: "refused", Error: err.Error()})
+		p.refused(w, r, name, http.StatusUnauthorized, ReasonSignature, err.Error())
 		return
 	}
 	ct := r.Header.Get("Content-Type")
 	f, err := ParseForm(ct, body, form.Limits)
 	if err != nil {
-		h.refuse(w, r, name, err)
+		p.refuse(w, r, name, err)
 		return
 	}
 	raw, err := ToMessage(f, form.Mapping, Envelope{Form: name, Key: id, Received: h.Now(), Domain: h.Domain, ContentType: ct, Payload: body})
 	if err != nil {
-		h.refuse(w, r, name, err)
+		p.refuse(w, r, name, err)
 		return
 	}
 	sum := sha256.Sum256([]byte(id))
-	res, err := h.Acceptor.Accept(r.Context(), intake.Submission{
+	p.accept(w, r, name, h.Acceptor, intake.Submission{
 		Channel:   message.ChannelForm,
 		Source:    "form:" + name,
 		SourceKey: "form:" + name + ":" + hex.EncodeToString(sum[:16]),
@@ -114,42 +97,8 @@ func (h *FormHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Queue:     form.Queue,
 		Raw:       raw,
 	})
-	switch {
-	case errors.Is(err, intake.ErrTooLarge):
-		h.reply(w, r, name, http.StatusRequestEntityTooLarge, answer{Status: "refused", Error: err.Error()})
-	case err != nil:
-		// Not accepted: the sender must keep it and try again.
-		h.Log.Warn("form submission not accepted; asked to retry", "form", name, "webhook_id", id, "err", err)
-		w.Header().Set("Retry-After", "30")
-		h.reply(w, r, name, http.StatusServiceUnavailable, answer{Status: "retry", Error: "temporarily unable to accept; retry later"})
-	default:
-		h.reply(w, r, name, http.StatusAccepted, answer{Status: "accepted", InboundID: res.InboundID, Duplicate: res.Duplicate})
-	}
 }
 
-// refuse answers a submission's own fault: 400, 413 or 415.
-func (h *FormHandler) refuse(w http.ResponseWriter, r *http.Request, form string, err error) {
-	var fe *FieldError
-	switch {
-	case errors.As(err, &fe):
-		h.reply(w, r, form, http.StatusBadRequest, answer{Status: "refused", Error: fe.Reason, Field: fe.Field})
-	case errors.Is(err, ErrTooLarge):
-		h.reply(w, r, form, http.StatusRequestEntityTooLarge, answer{Status: "refused", Error: err.Error()})
-	case errors.Is(err, ErrUnsupportedType):
-		h.reply(w, r, form, http.StatusUnsupportedMediaType, answer{Status: "refused", Error: err.Error()})
-	default:
-		h.reply(w, r, form, http.StatusBadRequest, answer{Status: "refused", Error: err.Error()})
-	}
-}
-
-// reply writes a JSON answer and logs every refusal with its reason.
-func (h *FormHandler) reply(w http.ResponseWriter, r *http.Request, form string, code int, a answer) {
-	if code >= 400 {
-		h.Log.LogAttrs(r.Context(), slog.LevelInfo, "form submission refused",
-			slog.String("form", form), slog.Int("status", code), slog.String("reason", a.Error),
-			slog.String("field", a.Field), slog.String("remote", r.RemoteAddr))
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(a)
+func (h *FormHandler) responder() *responder {
+	return &responder{channel: "form", log: h.Log, counters: h.Counters}
 }

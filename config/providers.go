@@ -1,0 +1,103 @@
+package config
+
+import (
+	"fmt"
+
+	"github.com/frontdesk/frontdesk/message"
+)
+
+// Inbound-mail providers of InboundWebhook.Provider.
+const (
+	ProviderMailgun  = "mailgun"
+	ProviderSendGrid = "sendgrid"
+	ProviderPostmark = "postmark"
+)
+
+// MaxWebhookBodyBytes is the largest max_body_bytes of a provider
+// endpoint; the providers themselves stop at 25–35 MB per message.
+const MaxWebhookBodyBytes = 64 << 20
+
+// InboundWebhook is one endpoint an e-mail provider posts received mail
+// to: POST /intake/<provider>/<name> on the http listener (SendGrid may
+// put its URL secret as a last path segment:
+// /intake/sendgrid/<name>/<url_secret>).
+type InboundWebhook struct {
+	// Name identifies the endpoint in its path, source keys, logs and
+	// rules (as a mailbox's name does).
+	Name string `yaml:"name"`
+	// Provider: mailgun, sendgrid or postmark.
+	Provider string `yaml:"provider"`
+	// SigningKey is Mailgun's HTTP webhook signing key (mailgun: required).
+	SigningKey string `yaml:"signing_key"`
+	// URLSecret authenticates SendGrid Inbound Parse posts by the last
+	// segment of the URL (sendgrid: this, or basic auth, or both).
+	URLSecret string `yaml:"url_secret"`
+	// Username and Password are HTTP basic-auth credentials in the URL
+	// given to the provider, https://user:pass@host/... (postmark:
+	// required; sendgrid: optional; mailgun: optional, on top of the
+	// signature).
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// Intent of the mail: case or order. Default case.
+	Intent string `yaml:"intent"`
+	// Queue for its work; default the endpoint's name.
+	Queue string `yaml:"queue"`
+	// MaxBodyBytes bounds one post, attachments included; default 40 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+func (w *InboundWebhook) webhookDefaults() {
+	if w.Intent == "" {
+		w.Intent = string(message.IntentCase)
+	}
+	if w.Queue == "" {
+		w.Queue = w.Name
+	}
+	if w.MaxBodyBytes == 0 {
+		w.MaxBodyBytes = 40 << 20
+	}
+}
+
+func (c *Config) validateWebhooks(v *validator) {
+	names := map[string]int{}
+	for i, w := range c.InboundWebhooks {
+		p := fmt.Sprintf("inbound_webhooks[%d]", i)
+		v.name(p+".name", w.Name)
+		v.unique(names, "inbound_webhooks", i, w.Provider+"/"+w.Name)
+		v.oneOf(p+".provider", w.Provider, ProviderMailgun, ProviderSendGrid, ProviderPostmark)
+		if (w.Username == "") != (w.Password == "") {
+			v.add(p+".password", "username and password go together")
+		}
+		if w.Password != "" && len(w.Password) < MinSecretLen {
+			v.add(p+".password", "shorter than %d characters", MinSecretLen)
+		}
+		switch w.Provider {
+		case ProviderMailgun:
+			if w.SigningKey == "" {
+				v.add(p+".signing_key", "required for mailgun (or set FRONTDESK_INBOUND_WEBHOOKS_%d_SIGNING_KEY or ..._FILE)", i)
+			}
+		case ProviderSendGrid:
+			if w.URLSecret == "" && w.Username == "" {
+				v.add(p+".url_secret", "sendgrid needs url_secret or username/password (it signs nothing)")
+			}
+			if s := w.URLSecret; s != "" && len(s) < MinSecretLen {
+				v.add(p+".url_secret", "shorter than %d characters", MinSecretLen)
+			}
+		case ProviderPostmark:
+			if w.Username == "" {
+				v.add(p+".username", "postmark needs username/password (basic auth in the webhook URL)")
+			}
+		}
+		if w.Provider != ProviderMailgun && w.SigningKey != "" {
+			v.add(p+".signing_key", "only mailgun signs its posts")
+		}
+		if w.Provider != ProviderSendGrid && w.URLSecret != "" {
+			v.add(p+".url_secret", "only for sendgrid")
+		}
+		v.oneOf(p+".intent", w.Intent, string(message.IntentCase), string(message.IntentOrder))
+		v.name(p+".queue", w.Queue)
+		if w.MaxBodyBytes < 1 || w.MaxBodyBytes > MaxWebhookBodyBytes {
+			v.add(p+".max_body_bytes", "must be between 1 and %d, got %d", int64(MaxWebhookBodyBytes), w.MaxBodyBytes)
+		}
+	}
+}
