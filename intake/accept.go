@@ -42,6 +42,11 @@ type Submission struct {
 	Intent    message.Intent
 	Queue     string
 	Raw       []byte
+	// Reserve gives the submission its case or order number (by Intent)
+	// at once, in Result.Reference: for channels that answer the sender
+	// with it (web forms). The message then always opens that case or
+	// order rather than joining another.
+	Reserve bool
 }
 
 // Result says what Accept did.
@@ -53,6 +58,9 @@ type Result struct {
 	// CardsMasked counts card numbers masked in the raw bytes before they
 	// were written (invariant 6).
 	CardsMasked int
+	// Reference is the reserved case or order number ("C-000123") of a
+	// submission with Reserve (also for a duplicate).
+	Reference string
 }
 
 // Acceptor is the accept step shared by every channel.
@@ -102,6 +110,9 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 
 		CardsMasked: masked,
 	}
+	if s.Reserve {
+		in.Reserve = s.Intent
+	}
 	created, err := a.Ledger.AcceptInbound(ctx, in)
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: record inbound: %w", err)
@@ -117,5 +128,5 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 			slog.Int64("inbound_id", in.ID), slog.Bool("duplicate", !created),
 			slog.Int("cards_masked", masked))
 	}
-	return Result{InboundID: in.ID, Duplicate: !created, CardsMasked: masked}, nil
+	return Result{InboundID: in.ID, Duplicate: !created, CardsMasked: masked, Reference: in.ReservedNumber}, nil
 }

@@ -47,13 +47,18 @@ func (h *Handlers) register(ctx context.Context, j *job) error {
 	if err != nil {
 		return fmt.Errorf("pipeline: register inbound %d: %w", in.ID, err)
 	}
-	th, err := h.findThread(ctx, m)
-	if err != nil {
-		return fmt.Errorf("pipeline: register inbound %d: %w", in.ID, err)
+	var th thread
+	if in.Reserved.IsZero() {
+		if th, err = h.findThread(ctx, m); err != nil {
+			return fmt.Errorf("pipeline: register inbound %d: %w", in.ID, err)
+		}
 	}
 
+	// A row with a reserved number (its sender was told it at accept)
+	// opens exactly that case or order: no thread is looked up (th stays
+	// zero), and automation signals do not stop it.
 	switch sig, automated := m.Automated(); {
-	case automated:
+	case automated && in.Reserved.IsZero():
 		err = h.registerAutomated(ctx, in, m, th, sig)
 	case !th.ref.IsZero():
 		if err = h.Store.AttachInbound(ctx, in.ID, th.ref, th.flag); err != nil {
@@ -62,6 +67,14 @@ func (h *Handlers) register(ctx context.Context, j *job) error {
 			h.Log.Info("follow-up attached", "inbound_id", in.ID, "ref", th.number, "flag", th.flag)
 		}
 	default:
+		if !in.Reserved.IsZero() {
+			reserved := *cl
+			reserved.Intent = message.IntentCase
+			if in.Reserved.OrderID != 0 {
+				reserved.Intent = message.IntentOrder
+			}
+			cl = &reserved
+		}
 		if err = h.registerNew(ctx, j, m, cl); err == nil && (j.c != nil || j.o != nil) {
 			// Registered by this run: the row is what RegisterCase or
 			// RegisterOrder made it, and the next steps use the record.

@@ -65,6 +65,16 @@ type Inbound struct {
 	// were written (invariant 6).
 	CardsMasked int
 	UpdatedAt   time.Time
+
+	// Reserve asks AcceptInbound to reserve a case (IntentCase) or order
+	// (IntentOrder) number for a new row, so that the channel can tell the
+	// sender its reference at once (web forms). Input only.
+	Reserve message.Intent
+	// Reserved is the case or order reserved at accept and ReservedNumber
+	// its number; registering the row opens exactly that case or order
+	// (never a follow-up of another), whatever classification says.
+	Reserved       Ref
+	ReservedNumber string
 }
 
 // Classification is the classifier's verdict for one inbound message.

@@ -162,6 +162,6 @@ func (p *responder) accept(w http.ResponseWriter, r *http.Request, endpoint stri
 		if res.Duplicate {
 			reason = ReasonDuplicate
 		}
-		p.reply(w, r, endpoint, http.StatusAccepted, answer{Status: "accepted", Reason: reason, InboundID: res.InboundID, Duplicate: res.Duplicate})
+		p.reply(w, r, endpoint, http.StatusAccepted, answer{Status: "accepted", Reason: reason, Reference: res.Reference, InboundID: res.InboundID, Duplicate: res.Duplicate})
 	}
 }

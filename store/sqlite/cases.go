@@ -54,15 +54,25 @@ const (
 		WHERE i.id = ?`
 	// qNewCase opens the case of an inbound row that is in no thread yet
 	// and opened none; nothing for any other (or a missing) row.
-	qNewCase = `INSERT INTO cases (kind, category, priority, status, queue, channel, customer, subject, inbound_id,
+	// The case (order) reserved for the row, else the next id past
+	// every case (order) and every reservation.
+	qNewCase = `INSERT INTO cases (id, kind, category, priority, status, queue, channel, customer, subject, inbound_id,
 			created_at, updated_at)
-		SELECT ?, ?, ?, ?, ?, ?, ?, ?, id, ?, ? FROM inbound
+		SELECT CASE WHEN reserved_kind = 'case' THEN reserved_id ELSE ` + nextCaseID + ` END,
+			?, ?, ?, ?, ?, ?, ?, ?, id, ?, ? FROM inbound
 		WHERE id = ? AND case_id IS NULL AND order_id IS NULL
 		ON CONFLICT (inbound_id) DO NOTHING`
-	qNewOrder = `INSERT INTO orders (status, priority, queue, channel, customer, subject, inbound_id, created_at, updated_at)
-		SELECT ?, ?, ?, ?, ?, ?, id, ?, ? FROM inbound
+	qNewOrder = `INSERT INTO orders (id, status, priority, queue, channel, customer, subject, inbound_id, created_at, updated_at)
+		SELECT CASE WHEN reserved_kind = 'order' THEN reserved_id ELSE ` + nextOrderID + ` END,
+			?, ?, ?, ?, ?, ?, id, ?, ? FROM inbound
 		WHERE id = ? AND case_id IS NULL AND order_id IS NULL
 		ON CONFLICT (inbound_id) DO NOTHING`
+	// nextCaseID and nextOrderID are the next free id, past reservations
+	// (both maxima are index look-ups).
+	nextCaseID = `max((SELECT coalesce(max(id), 0) FROM cases),
+			(SELECT coalesce(max(reserved_id), 0) FROM inbound WHERE reserved_kind = 'case' AND reserved_id IS NOT NULL)) + 1`
+	nextOrderID = `max((SELECT coalesce(max(id), 0) FROM orders),
+			(SELECT coalesce(max(reserved_id), 0) FROM inbound WHERE reserved_kind = 'order' AND reserved_id IS NOT NULL)) + 1`
 	qCaseStatus    = `SELECT status FROM cases WHERE id = ?`
 	qOrderStatus   = `SELECT status FROM orders WHERE id = ?`
 	qSetCaseStatus = `UPDATE cases SET status = ?, updated_at = ? WHERE id = ?`

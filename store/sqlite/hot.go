@@ -8,7 +8,7 @@ const qPing = `INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPD
 
 func hotWrites() []string {
 	return []string{
-		qInsertInbound, qInboundByKey, qNormalisedEarly, qTouch, qAnalysedEarly, qAnalysed, qSaveNormalised, qThreadRenormalised,
+		qInsertInbound, qInboundByKey, qReserveCase, qReserveOrder, qNormalisedEarly, qTouch, qAnalysedEarly, qAnalysed, qSaveNormalised, qThreadRenormalised,
 		qClassified, qSetAutomated, qSetAckDone, qSetRouteDone, qRegistered, qInboundState,
 		qNewCase, qNewOrder, qRegisterState, qCaseByID, qOrderByID, qThreadInbound, qInsertEvent,
 		qCaseStatus, qOrderStatus, qSetCaseStatus, qTouchCase, qTouchOrder, qThreadRefOf,

@@ -12,7 +12,8 @@ import (
 )
 
 const inboundCols = `id, channel, source, source_key, blob, size, intent, queue, received_at,
-	status, fail_reason, ack_done, route_done, case_id, order_id, automated, updated_at, cards_masked`
+	status, fail_reason, ack_done, route_done, case_id, order_id, automated, updated_at, cards_masked,
+	reserved_kind, reserved_id`
 
 const (
 	qInsertInbound = `INSERT INTO inbound (channel, source, source_key, blob, size, intent, queue,
@@ -20,6 +21,12 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?)
 		ON CONFLICT (source_key) DO NOTHING`
 	qInboundByKey = `SELECT ` + inboundCols + ` FROM inbound WHERE source_key = ?`
+	// qReserveCase and qReserveOrder reserve the next case or order id for
+	// a new row: past every case (order) and every reservation.
+	qReserveCase = `UPDATE inbound SET reserved_kind = 'case', reserved_id = ` + nextCaseID + ` WHERE id = ?
+		RETURNING reserved_id`
+	qReserveOrder = `UPDATE inbound SET reserved_kind = 'order', reserved_id = ` + nextOrderID + ` WHERE id = ?
+		RETURNING reserved_id`
 	qInboundByID  = `SELECT ` + inboundCols + ` FROM inbound WHERE id = ?`
 	qInboundState = `SELECT status, case_id, order_id FROM inbound WHERE id = ?`
 	qUnfinished   = `SELECT ` + inboundCols + ` FROM inbound
@@ -85,12 +92,16 @@ func scanInbound(s scanner) (*store.Inbound, error) {
 		ack, route              int64
 		caseID, orderID         sql.NullInt64
 		channel, intent, status string
+		reservedKind            string
+		reservedID              sql.NullInt64
 	)
 	err := s.Scan(&in.ID, &channel, &in.Source, &in.SourceKey, &in.Blob, &in.Size, &intent, &in.Queue,
-		&received, &status, &in.FailReason, &ack, &route, &caseID, &orderID, &in.Automated, &updated, &in.CardsMasked)
+		&received, &status, &in.FailReason, &ack, &route, &caseID, &orderID, &in.Automated, &updated, &in.CardsMasked,
+		&reservedKind, &reservedID)
 	if err != nil {
 		return nil, err
 	}
+	in.Reserved, in.ReservedNumber = reservedRef(reservedKind, reservedID.Int64)
 	in.Channel = message.Channel(channel)
 	in.Intent = message.Intent(intent)
 	in.Status = store.InboundStatus(status)
@@ -128,9 +139,13 @@ func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool
 	if received.IsZero() {
 		received = now
 	}
+	if in.Reserve != "" && in.Reserve != message.IntentCase && in.Reserve != message.IntentOrder {
+		return false, d.wrap(op, invalid("reserve a case or an order, not "+string(in.Reserve)))
+	}
 	var (
-		id  int64
-		got *store.Inbound // the existing row, for a duplicate
+		id       int64
+		reserved int64
+		got      *store.Inbound // the existing row, for a duplicate
 	)
 	// Durable: the channel tells its source the message is taken (and the
 	// source deletes its copy) as soon as this returns.
@@ -142,9 +157,17 @@ func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool
 		)
 		id, ok, err = t.insert(qInsertInbound, string(in.Channel), in.Source, in.SourceKey, in.Blob, in.Size,
 			string(in.Intent), in.Queue, ts(received), ts(now), in.CardsMasked)
-		if err == nil && !ok {
+		switch {
+		case err == nil && !ok:
 			// Read inside the write: the first row may be in this batch.
 			got, err = scanInbound(t.queryRow(qInboundByKey, in.SourceKey))
+		case err == nil && in.Reserve != "":
+			reserved = 0
+			q := qReserveCase
+			if in.Reserve == message.IntentOrder {
+				q = qReserveOrder
+			}
+			err = t.queryRow(q, id).Scan(&reserved)
 		}
 		return err
 	})
@@ -161,7 +184,23 @@ func (d *DB) AcceptInbound(ctx context.Context, in *store.Inbound) (created bool
 	in.Status = store.StatusAccepted
 	in.FailReason, in.AckDone, in.RouteDone = "", false, false
 	in.CaseID, in.OrderID, in.Automated = 0, 0, ""
+	in.Reserved, in.ReservedNumber = store.Ref{}, ""
+	if in.Reserve != "" {
+		in.Reserved, in.ReservedNumber = reservedRef(string(in.Reserve), reserved)
+	}
 	return true, nil
+}
+
+// reservedRef is the case or order of a reservation, and its number.
+func reservedRef(kind string, id int64) (store.Ref, string) {
+	switch {
+	case id == 0:
+		return store.Ref{}, ""
+	case kind == string(message.IntentOrder):
+		return store.Ref{OrderID: id}, OrderNumber(id)
+	default:
+		return store.Ref{CaseID: id}, CaseNumber(id)
+	}
 }
 
 // Inbound loads one inbound row.

@@ -70,6 +70,7 @@ func TestIndexesHaveReaders(t *testing.T) {
 	readers := map[string]string{
 		"inbound_unfinished": qUnfinished,
 		"inbound_failed":     qFailed,
+		"inbound_reserved":   qNewCase, // the next free id past reservations; and: one row per reservation
 		"outbound_rcpt":      qCountSent,
 		"outbound_case":      qCountSent,
 		"outbound_order":     qCountSent,

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RegisterCase", testRegisterCase},
 		{"RegisterCaseConcurrent", testRegisterCaseConcurrent},
 		{"RegisterOrder", testRegisterOrder},
+		{"Reserve", testReserve},
 		{"AttachInbound", testAttachInbound},
 		{"AttachInboundConcurrent", testAttachInboundConcurrent},
 		{"FindThread", testFindThread},
