@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,11 +40,12 @@ func TestWebForm(t *testing.T) {
 	}
 	body := `{"email":"web.customer@example.net","name":"Wendy","subject":"Order never came","message":"I ordered on Monday."}`
 	code, out := post("msg_form_1", body)
-	if code != http.StatusAccepted {
-		t.Fatalf("submission: %d %v", code, out)
+	ref, _ := out["reference"].(string)
+	if code != http.StatusAccepted || !strings.HasPrefix(ref, "C-") {
+		t.Fatalf("submission: %d %v; want 202 with a case number", code, out)
 	}
-	if code, out := post("msg_form_1", body); code != http.StatusAccepted || out["duplicate"] != true {
-		t.Fatalf("re-post: %d %v", code, out)
+	if code, out := post("msg_form_1", body); code != http.StatusAccepted || out["duplicate"] != true || out["reference"] != ref {
+		t.Fatalf("re-post: %d %v; want 202 duplicate with reference %s", code, out, ref)
 	}
 	if code, _ := post("msg_form_2", `{"message":"no address"}`); code != http.StatusBadRequest {
 		t.Fatalf("bad submission: %d, want 400", code)
@@ -51,6 +53,9 @@ func TestWebForm(t *testing.T) {
 	msgs := d.smtp.WaitFor(1, time.Minute)
 	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "web.customer@example.net" {
 		t.Fatalf("acknowledgements: %d, to %v", len(msgs), msgs)
+	}
+	if !strings.Contains(string(msgs[0].Raw), ref) {
+		t.Fatalf("the acknowledgement does not quote the number %s the form was answered with", ref)
 	}
 	db := d.ledger()
 	d.waitSettled(db, 1, time.Minute)
@@ -74,5 +79,21 @@ func TestWebForm(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no work item in queue web: %+v", queues)
+	}
+	// Every answer is counted, refusals by reason.
+	resp, err := http.Get("http://" + d.httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	metrics, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`frontdesk_intake_http_answers_total{channel="form",code="202",endpoint="contact",reason="accepted"} 1`,
+		`frontdesk_intake_http_answers_total{channel="form",code="202",endpoint="contact",reason="duplicate"} 1`,
+		`frontdesk_intake_http_answers_total{channel="form",code="400",endpoint="contact",reason="bad_field"} 1`,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

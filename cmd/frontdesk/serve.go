@@ -16,13 +16,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/frontdesk/frontdesk/config"
 	"github.com/frontdesk/frontdesk/intake"
 	"github.com/frontdesk/frontdesk/intake/imap"
 	"github.com/frontdesk/frontdesk/intake/mailparse"
-	"github.com/frontdesk/frontdesk/intake/webhook"
 	"github.com/frontdesk/frontdesk/internal/msgid"
 	"github.com/frontdesk/frontdesk/internal/redisproc"
 	"github.com/frontdesk/frontdesk/mailer"
@@ -180,16 +182,15 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	})
 	root := http.NewServeMux()
 	root.Handle("/", api)
-	if len(cfg.Forms) > 0 {
-		forms, err := formHandler(cfg, acc, log.With("component", "forms"))
-		if err != nil {
-			return err
-		}
-		forms.Register(root)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	root.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	if err := intakeRoutes(root, cfg, acc, reg, log); err != nil {
+		return err
 	}
 	hs := &http.Server{
-		Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		Handler: root, ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout, ReadTimeout: cfg.HTTP.ReadTimeout,
+		WriteTimeout: cfg.HTTP.WriteTimeout, IdleTimeout: cfg.HTTP.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("CSR API listening", "addr", ln.Addr().String(), "mailboxes", len(cfg.Mailbox))
@@ -320,31 +321,4 @@ func companyName(from string) string {
 		return strings.Trim(strings.TrimSpace(from[:i]), `"`)
 	}
 	return "Frontdesk"
-}
-
-// formHandler serves the configured web forms on the API's listener.
-func formHandler(cfg *config.Config, acc webhook.Acceptor, log *slog.Logger) (*webhook.FormHandler, error) {
-	h := &webhook.FormHandler{
-		Forms: map[string]*webhook.FormConfig{}, Acceptor: acc, Domain: cfg.Instance.Domain,
-		Now: time.Now, Log: log,
-	}
-	for _, f := range cfg.Forms {
-		fc := &webhook.FormConfig{
-			Name: f.Name, Intent: message.Intent(f.Intent), Queue: f.Queue, MaxBodyBytes: f.MaxBodyBytes,
-			Mapping: webhook.Mapping{
-				Email: f.Fields.Email, Name: f.Fields.Name, Subject: f.Fields.Subject,
-				Message: f.Fields.Message, Phone: f.Fields.Phone, OrderLines: f.Fields.OrderLines,
-			},
-		}
-		for _, s := range f.Secrets() {
-			k, err := webhook.Key(s)
-			if err != nil {
-				return nil, fmt.Errorf("form %s: %w", f.Name, err)
-			}
-			fc.Keys = append(fc.Keys, k)
-		}
-		h.Forms[f.Name] = fc
-	}
-	log.Info("web forms served", "forms", len(h.Forms), "path", "POST /intake/forms/{form}")
-	return h, nil
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/frontdesk/frontdesk/config"
+	"github.com/frontdesk/frontdesk/intake/webhook"
+	"github.com/frontdesk/frontdesk/message"
+)
+
+// intakeRoutes adds the web form and provider webhook endpoints to mux,
+// their answers counted in reg.
+func intakeRoutes(mux *http.ServeMux, cfg *config.Config, acc webhook.Acceptor, reg prometheus.Registerer, log *slog.Logger) error {
+	counters, err := webhook.NewCounters(reg)
+	if err != nil {
+		return err
+	}
+	if len(cfg.Forms) > 0 {
+		forms, err := formHandler(cfg, acc, counters, log.With("component", "forms"))
+		if err != nil {
+			return err
+		}
+		forms.Register(mux)
+	}
+	return nil
+}
+
+// formHandler serves the configured web forms on the API's listener.
+func formHandler(cfg *config.Config, acc webhook.Acceptor, counters *webhook.Counters, log *slog.Logger) (*webhook.FormHandler, error) {
+	h := &webhook.FormHandler{
+		Forms: map[string]*webhook.FormConfig{}, Acceptor: acc, Domain: cfg.Instance.Domain,
+		Now: time.Now, Log: log, Counters: counters,
+	}
+	for _, f := range cfg.Forms {
+		fc := &webhook.FormConfig{
+			Name: f.Name, Intent: message.Intent(f.Intent), Queue: f.Queue, MaxBodyBytes: f.MaxBodyBytes,
+			Mapping: webhook.Mapping{
+				Email: f.Fields.Email, Name: f.Fields.Name, Subject: f.Fields.Subject,
+				Message: f.Fields.Message, Phone: f.Fields.Phone, OrderLines: f.Fields.OrderLines,
+			},
+		}
+		for _, s := range f.Secrets() {
+			k, err := webhook.Key(s)
+			if err != nil {
+				return nil, fmt.Errorf("form %s: %w", f.Name, err)
+			}
+			fc.Keys = append(fc.Keys, k)
+		}
+		h.Forms[f.Name] = fc
+	}
+	log.Info("web forms served", "forms", len(h.Forms), "path", "POST /intake/forms/{form}")
+	return h, nil
+}
