@@ -123,6 +123,11 @@ type HTTP struct {
 	// the limit off.
 	ClientRate  float64 `yaml:"client_rate"`
 	ClientBurst int     `yaml:"client_burst"`
+	// MaxInflight bounds the submissions served at once and
+	// MaxInflightBytes the bodies they declare; beyond either a
+	// submission is answered 503 with Retry-After at once.
+	MaxInflight      int   `yaml:"max_inflight"`
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 	// TrustedProxies are addresses or CIDR ranges of reverse proxies whose
 	// X-Forwarded-For header names the client; from anyone else it is
 	// ignored.

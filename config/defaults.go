@@ -39,6 +39,8 @@ func Default() *Config {
 			IdleTimeout:       2 * time.Minute,
 			ClientRate:        20,
 			ClientBurst:       100,
+			MaxInflight:       256,
+			MaxInflightBytes:  256 << 20,
 		},
 		SMTP: SMTP{
 			Host:       "", // outbox files

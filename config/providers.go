@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/frontdesk/frontdesk/message"
 )
@@ -44,7 +45,17 @@ type InboundWebhook struct {
 	Queue string `yaml:"queue"`
 	// MaxBodyBytes bounds one post, attachments included; default 40 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReplayWindow (mailgun) is how far the signature's timestamp may be
+	// from now; default 5m. Mailgun retries a post that was not answered
+	// 2xx for 8 hours; should its retries carry the first attempt's
+	// timestamp, those later than the window are refused (401, logged,
+	// counted) — widen it (at most 9h) to take them. A token accepted
+	// before is answered as a duplicate whatever the window.
+	ReplayWindow time.Duration `yaml:"replay_window"`
 }
+
+// MaxReplayWindow bounds inbound_webhooks[].replay_window.
+const MaxReplayWindow = 9 * time.Hour
 
 func (w *InboundWebhook) webhookDefaults() {
 	if w.Intent == "" {
@@ -55,6 +66,9 @@ func (w *InboundWebhook) webhookDefaults() {
 	}
 	if w.MaxBodyBytes == 0 {
 		w.MaxBodyBytes = 40 << 20
+	}
+	if w.ReplayWindow == 0 && w.Provider == ProviderMailgun {
+		w.ReplayWindow = 5 * time.Minute
 	}
 }
 
@@ -90,6 +104,12 @@ func (c *Config) validateWebhooks(v *validator) {
 		}
 		if w.Provider != ProviderMailgun && w.SigningKey != "" {
 			v.add(p+".signing_key", "only mailgun signs its posts")
+		}
+		if w.Provider == ProviderMailgun && (w.ReplayWindow < time.Minute || w.ReplayWindow > MaxReplayWindow) {
+			v.add(p+".replay_window", "must be between 1m and %s, got %s", MaxReplayWindow, w.ReplayWindow)
+		}
+		if w.Provider != ProviderMailgun && w.ReplayWindow != 0 {
+			v.add(p+".replay_window", "only mailgun signs with a timestamp")
 		}
 		if w.Provider != ProviderSendGrid && w.URLSecret != "" {
 			v.add(p+".url_secret", "only for sendgrid")

@@ -241,6 +241,8 @@ func (c *Config) validateHTTP(v *validator) {
 	if c.HTTP.ClientRate > 0 && c.HTTP.ClientBurst < 1 {
 		v.add("http.client_burst", "must be at least 1 with a client_rate, got %d", c.HTTP.ClientBurst)
 	}
+	v.atLeast("http.max_inflight", int64(c.HTTP.MaxInflight), 1)
+	v.atLeast("http.max_inflight_bytes", c.HTTP.MaxInflightBytes, 1<<20)
 	for i, p := range c.HTTP.TrustedProxies {
 		if _, err := netip.ParsePrefix(p); err != nil {
 			if _, err := netip.ParseAddr(p); err != nil {

@@ -20,23 +20,9 @@ const formSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 func TestWebForm(t *testing.T) {
 	d := newDesk(t, true, "forms:\n  - {name: contact, secret: "+formSecret+", queue: web}\n")
 	d.start()
-	key, _ := webhook.Key(formSecret)
 	post := func(id, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, "http://"+d.httpAddr+"/intake/forms/contact", strings.NewReader(body))
-		now := time.Now()
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(webhook.HeaderID, id)
-		req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-		req.Header.Set(webhook.HeaderSignature, webhook.Sign(key, id, now, []byte(body)))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return d.postForm("contact", id, "application/json", body)
 	}
 	body := `{"email":"web.customer@example.net","name":"Wendy","subject":"Order never came","message":"I ordered on Monday."}`
 	code, out := post("msg_form_1", body)
@@ -96,4 +82,25 @@ func TestWebForm(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+}
+
+// postForm posts body to form, signed with formSecret under webhook id, and
+// returns the status and the decoded JSON answer.
+func (d *desk) postForm(form, id, contentType, body string) (int, map[string]any) {
+	d.t.Helper()
+	key, _ := webhook.Key(formSecret)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+d.httpAddr+"/intake/forms/"+form, strings.NewReader(body))
+	now := time.Now()
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set(webhook.HeaderID, id)
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign(key, id, now, []byte(body)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }

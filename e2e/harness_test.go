@@ -144,6 +144,13 @@ func (e *env) kill() {
 	e.d = nil
 }
 
+// stop ends the daemon with SIGTERM and waits for it to exit.
+func (e *env) stop() {
+	e.t.Helper()
+	e.d.Stop()
+	e.d = nil
+}
+
 func (e *env) dumpLogs() {
 	b, _ := os.ReadFile(filepath.Join(e.dataDir, "daemon.log"))
 	lines := strings.Split(string(b), "\n")

@@ -20,13 +20,40 @@ func intakeRoutes(mux *http.ServeMux, cfg *config.Config, acc webhook.Acceptor, 
 	if err != nil {
 		return err
 	}
+	in := http.NewServeMux()
 	if len(cfg.Forms) > 0 {
 		forms, err := formHandler(cfg, acc, counters, log.With("component", "forms"))
 		if err != nil {
 			return err
 		}
-		forms.Register(mux)
+		forms.Register(in)
 	}
+	if len(cfg.InboundWebhooks) > 0 {
+		ph := &webhook.ProviderHandler{Acceptor: acc, Now: time.Now, Log: log.With("component", "webhooks"), Counters: counters}
+		for _, w := range cfg.InboundWebhooks {
+			err := ph.Add(webhook.ProviderConfig{
+				Name: w.Name, Provider: w.Provider, SigningKey: []byte(w.SigningKey), URLSecret: w.URLSecret,
+				Username: w.Username, Password: w.Password, Intent: message.Intent(w.Intent), Queue: w.Queue,
+				MaxBodyBytes: w.MaxBodyBytes, ReplayWindow: w.ReplayWindow,
+			})
+			if err != nil {
+				return fmt.Errorf("inbound webhook %s/%s: %w", w.Provider, w.Name, err)
+			}
+			log.Info("inbound webhook served", "provider", w.Provider, "name", w.Name, "path", "POST /intake/"+w.Provider+"/"+w.Name)
+		}
+		ph.Register(in)
+	}
+	// Every intake route is behind the per-client rate limit and the
+	// in-flight bounds.
+	rl, err := webhook.NewRateLimiter(webhook.RateLimit{
+		Rate: cfg.HTTP.ClientRate, Burst: cfg.HTTP.ClientBurst, TrustedProxies: cfg.HTTP.TrustedProxies,
+		MaxInflight: cfg.HTTP.MaxInflight, MaxInflightBytes: cfg.HTTP.MaxInflightBytes,
+		Log: log.With("component", "ratelimit"), Counters: counters,
+	})
+	if err != nil {
+		return fmt.Errorf("http rate limit: %w", err)
+	}
+	mux.Handle("/intake/", rl.Wrap(in))
 	return nil
 }
 
@@ -39,6 +66,7 @@ func formHandler(cfg *config.Config, acc webhook.Acceptor, counters *webhook.Cou
 	for _, f := range cfg.Forms {
 		fc := &webhook.FormConfig{
 			Name: f.Name, Intent: message.Intent(f.Intent), Queue: f.Queue, MaxBodyBytes: f.MaxBodyBytes,
+			AllowedOrigins: f.AllowedOrigins,
 			Mapping: webhook.Mapping{
 				Email: f.Fields.Email, Name: f.Fields.Name, Subject: f.Fields.Subject,
 				Message: f.Fields.Message, Phone: f.Fields.Phone, OrderLines: f.Fields.OrderLines,

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/frontdesk/frontdesk/intake"
@@ -26,15 +28,32 @@ import (
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
+// The web origins the rig's browser forms allow.
+const (
+	originWWW  = "https://www.example.com"
+	originShop = "https://shop.example.com"
+)
+
 type rig struct {
 	srv   *httptest.Server
 	key   []byte
 	now   time.Time
 	db    *sqlite.DB
 	redis *testenv.Redis
+	blobs *blob.Store
+	// newKey is the current key of form "rotated", whose old key is key.
+	newKey   []byte
+	counters *webhook.Counters
 }
 
-func newRig(t *testing.T) *rig {
+// newRig serves, over real HTTP with real SQLite, blobs and Redis, the
+// forms "contact" (signed posts only), "web" (also browser posts from
+// originWWW and originShop) and "rotated" (like web from originWWW, in
+// the middle of a secret rotation: newKey current, key old).
+func newRig(t *testing.T) *rig { return newRigWrapped(t, nil) }
+
+// newRigWrapped is newRig with its routes wrapped by wrap (nil: none).
+func newRigWrapped(t *testing.T, wrap func(http.Handler) http.Handler) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	log := slog.New(slog.DiscardHandler)
@@ -51,21 +70,41 @@ func newRig(t *testing.T) *rig {
 	rc := redis.NewClient(&redis.Options{Addr: rd.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { rc.Close() })
 	key, _ := webhook.Key(secret)
-	r := &rig{key: key, now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), db: db, redis: rd}
+	newKey, _ := webhook.Key("whsec_" + base64.StdEncoding.EncodeToString([]byte("the next secret, 32 bytes long!!")))
+	counters, err := webhook.NewCounters(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{key: key, newKey: newKey, now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), db: db, redis: rd, blobs: blobs, counters: counters}
+	mapping := webhook.Mapping{Email: "email", Name: "name", Subject: "subject", Message: "message"}
 	h := &webhook.FormHandler{
-		Forms: map[string]*webhook.FormConfig{"contact": {
-			Name: "contact", Keys: [][]byte{key}, Intent: message.IntentCase, Queue: "support",
-			Mapping:      webhook.Mapping{Email: "email", Name: "name", Subject: "subject", Message: "message"},
-			MaxBodyBytes: 4096,
-		}},
+		Forms: map[string]*webhook.FormConfig{
+			"contact": {
+				Name: "contact", Keys: [][]byte{key}, Intent: message.IntentCase, Queue: "support",
+				Mapping: mapping, MaxBodyBytes: 4096,
+			},
+			"web": {
+				Name: "web", Keys: [][]byte{key}, Intent: message.IntentCase, Queue: "support",
+				Mapping: mapping, MaxBodyBytes: 4096, AllowedOrigins: []string{originWWW, originShop},
+			},
+			"rotated": {
+				Name: "rotated", Keys: [][]byte{newKey, key}, Intent: message.IntentCase, Queue: "support",
+				Mapping: mapping, MaxBodyBytes: 4096, AllowedOrigins: []string{originWWW},
+			},
+		},
 		Acceptor: &intake.Acceptor{Blobs: blobs, Ledger: db, Enqueuer: pipeline.NewEnqueuer(rc, 3), Log: log},
 		Domain:   "desk.example.test",
 		Now:      func() time.Time { return r.now },
 		Log:      log,
+		Counters: counters,
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
-	r.srv = httptest.NewServer(mux)
+	var handler http.Handler = mux
+	if wrap != nil {
+		handler = wrap(mux)
+	}
+	r.srv = httptest.NewServer(handler)
 	t.Cleanup(r.srv.Close)
 	return r
 }

@@ -22,7 +22,7 @@ func MailgunMessage(f *Form) (raw []byte, key string, err error) {
 	key = f.Value("token")
 	for _, name := range []string{"body-mime", "message-mime"} {
 		if v := f.Fields[name]; len(v) > 0 && v[0] != "" {
-			return []byte(v[0]), keyOf(key, messageIDOf(v[0]), []byte(v[0])), nil
+			return []byte(v[0]), keyOf(key, messageIDOf(v[0]), []byte(v[0]), nil), nil
 		}
 	}
 	pairs, ok := headerPairs(f)
@@ -70,17 +70,21 @@ func MailgunMessage(f *Form) (raw []byte, key string, err error) {
 	if err := w.Close(); err != nil {
 		return nil, "", err
 	}
-	return buf.Bytes(), keyOf(key, strings.TrimSpace(h.Get("Message-Id")), buf.Bytes()), nil
+	// Not a hash of the rendered message: its boundaries are random.
+	return buf.Bytes(), keyOf(key, strings.TrimSpace(h.Get("Message-Id")), nil, f), nil
 }
 
 // keyOf is a post's idempotency key: its token, else the message's
-// Message-ID, else a hash of the message.
-func keyOf(token, messageID string, raw []byte) string {
+// Message-ID, else a hash of the raw message as posted (raw), or of the
+// post's fields and files (f) when the message was rebuilt from them.
+func keyOf(token, messageID string, raw []byte, f *Form) string {
 	switch {
 	case token != "":
 		return "token:" + token
 	case messageID != "":
 		return "message-id:" + messageID
+	case f != nil:
+		return "sha256:" + formHash(f)
 	}
 	sum := sha256.Sum256(raw)
 	return "sha256:" + hex.EncodeToString(sum[:])

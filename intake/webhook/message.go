@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"mime"
+	"net/http"
 	"net/mail"
 	"strings"
 	"time"
@@ -161,11 +162,18 @@ func writeBodies(w *gomail.Writer, text, html string) error {
 	return iw.Close()
 }
 
+// attach adds data as an attachment. An upload declared as
+// application/octet-stream (or not declared) gets the type its content
+// shows (http.DetectContentType): a text file sent that way is then a
+// text part, whose card numbers the raw copy's masking decodes and masks.
 func attach(w *gomail.Writer, name, contentType string, data []byte) error {
 	var ah gomail.AttachmentHeader
 	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mt, params = "application/octet-stream", nil
+	if err != nil || mt == "application/octet-stream" {
+		mt, params, err = mime.ParseMediaType(http.DetectContentType(data))
+		if err != nil {
+			mt, params = "application/octet-stream", nil
+		}
 	}
 	ah.SetContentType(mt, params)
 	ah.SetFilename(name)

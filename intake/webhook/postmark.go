@@ -126,9 +126,10 @@ func addrs(list []postmarkAddr) []*gomail.Address {
 	return out
 }
 
-// flat keeps a header value on one line.
+// flat keeps a header value on one line, of at most maxHeaderValue bytes
+// (go-message folds long values in quadratic time).
 func flat(s string) string {
-	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }), " ")
+	return clip(strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' }), " "), maxHeaderValue)
 }
 
 // fieldName reports whether s is a header field name (RFC 5322 §3.6.8:

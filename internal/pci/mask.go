@@ -2,10 +2,11 @@ package pci
 
 // Card numbers (PANs) are 13 to 19 digits (ISO/IEC 7812-1). People write
 // them as one run of digits or in groups separated by single spaces or
-// dashes ("4111 1111 1111 1111", "3782-822463-10005"). The scanner accepts:
+// dashes ("4111 1111 1111 1111", "3782-822463-10005"); in URL-encoded form
+// bodies a space is a '+' ("4111+1111+1111+1111"). The scanner accepts:
 //
 //   - a run of 13–19 digits with no digit directly before or after it, and
-//   - groups joined by single ' ' or '-' whose first group has at least 4
+//   - groups joined by single ' ', '-' or '+' whose first group has at least 4
 //     digits, whose middle groups have at least 3 and whose total is 13–19
 //     digits; the longest Luhn-valid window starting at a group is taken,
 //     so "4111 1111 1111 1111 2025" masks the card and keeps the year.
@@ -27,6 +28,9 @@ const (
 )
 
 func isDigit(c byte) bool { return c-'0' <= 9 }
+
+// isSep reports a byte that may join the digit groups of a card number.
+func isSep(c byte) bool { return c == ' ' || c == '-' || c == '+' }
 
 // nextCard returns the next card-number window [start, end) at or after pos.
 func nextCard[T ~string | ~[]byte](s T, pos int) (start, end int, ok bool) {
@@ -75,7 +79,7 @@ func afterMask[T ~string | ~[]byte](s T, i int) bool {
 		c := s[j]
 		if c == 'X' {
 			sawX = true
-		} else if c != ' ' && c != '-' {
+		} else if !isSep(c) {
 			break
 		}
 	}
@@ -89,7 +93,7 @@ func groupWindow[T ~string | ~[]byte](s T, start, firstEnd int) (int, bool) {
 	digits := firstEnd - start
 	best := -1
 	e, prevLen := firstEnd, digits
-	for e+1 < n && (s[e] == ' ' || s[e] == '-') && isDigit(s[e+1]) {
+	for e+1 < n && isSep(s[e]) && isDigit(s[e+1]) {
 		if e != firstEnd && prevLen < 3 {
 			break // a short group may only end a number
 		}

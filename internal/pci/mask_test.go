@@ -24,6 +24,7 @@ func TestMaskString(t *testing.T) {
 		{"13 digits", "4222222222222", "422222XXX2222", 1},
 		{"two cards", "5555555555554444 or 5105-1051-0510-5100",
 			"555555XXXXXX4444 or 5105-10XX-XXXX-5100", 2},
+		{"url-encoded spaces", "message=Pay+with+4111+1111+1111+1111+cvc+321", "message=Pay+with+4111+11XX+XXXX+1111+cvc+XXX", 1},
 		{"card then year", "4111 1111 1111 1111 2025", "4111 11XX XXXX 1111 2025", 1},
 		{"card and expiry", "4111111111111111 12/25", "411111XXXXXX1111 12/25", 1},
 
