@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -57,14 +58,29 @@ func TestShort(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", s.Name, err, progress.String())
 		}
 		want := int(s.Rate * s.Duration.Seconds())
-		if res.Sent != want || res.Acked != want || res.Lost != 0 || res.Duplicates != 0 || !res.Pass {
-			t.Errorf("%s: sent %d acked %d lost %d dup %d pass %v %v (want %d each, none lost or doubled)\n%s",
-				s.Name, res.Sent, res.Acked, res.Lost, res.Duplicates, res.Pass, res.Misses, want, res.DaemonLog)
+		if res.Sent != want || res.Accepted != want || res.Acked != want || res.AckCopies != want ||
+			res.Lost != 0 || res.Duplicates != 0 || res.Refused != 0 || !res.Pass {
+			t.Errorf("%s: sent %d accepted %d acked %d (%d copies) lost %d dup %d refused %d pass %v %v (want %d each, none lost, doubled or refused)\n%s",
+				s.Name, res.Sent, res.Accepted, res.Acked, res.AckCopies, res.Lost, res.Duplicates, res.Refused,
+				res.Pass, res.Misses, want, res.DaemonLog)
+		}
+		if s.Server == ServerForms {
+			if res.Answers["202"] != want || len(res.Answers) != 1 || res.Answer == nil ||
+				res.Answer.P50 <= 0 || res.Answer.P99 < res.Answer.P50 || res.AcceptRate <= 0 {
+				t.Errorf("%s: answers %v, answer latency %+v, accepted %.1f/s: want %d answered 202 and nothing else",
+					s.Name, res.Answers, res.Answer, res.AcceptRate, want)
+			}
+			// The answer comes before the acknowledgement, which needs it
+			// durable first.
+			if res.Answer != nil && res.Answer.P50 > res.Latency.P50 {
+				t.Errorf("%s: answer p50 %v after acknowledgement p50 %v", s.Name, res.Answer.P50, res.Latency.P50)
+			}
 		}
 		if res.Ledger.Cases+res.Ledger.Orders != want+warmUp || res.Ledger.Routed != want+warmUp {
 			t.Errorf("%s: ledger %+v, want %d registered and routed", s.Name, res.Ledger, want+warmUp)
 		}
-		if res.PeakRSS <= 0 || res.Latency.P50 <= 0 || res.Latency.P99 < res.Latency.P50 || res.Throughput <= 0 {
+		if res.PeakRSS <= 0 || res.Latency.P50 <= 0 || res.Latency.P99 < res.Latency.P50 || res.Throughput <= 0 ||
+			res.CPU.Daemon <= 0 || res.CPU.Machine <= 0 || res.CPU.Machine > float64(runtime.NumCPU())+0.5 {
 			t.Errorf("%s: implausible figures %+v", s.Name, res)
 		}
 		rep.Add(res)
@@ -84,6 +100,9 @@ func TestShort(t *testing.T) {
 			t.Errorf("report lacks %s:\n%s", s.Name, table.String())
 		}
 	}
+	if !strings.Contains(table.String(), "web forms:") || !strings.Contains(js.String(), `"answer_latency"`) {
+		t.Errorf("report lacks the web-form answers:\n%s", table.String())
+	}
 	t.Logf("\n%s", table.String())
 }
 
@@ -93,7 +112,8 @@ func TestSummarise(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	var sent []delivery
 	for i := range 100 {
-		sent = append(sent, delivery{index: i, At: t0.Add(time.Duration(i) * 10 * time.Millisecond)})
+		at := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+		sent = append(sent, delivery{index: i, At: at, Answered: at.Add(time.Millisecond), Accepted: true})
 	}
 	ack := func(i int, after time.Duration) testenv.Received {
 		r := testenv.Received{At: sent[i].At.Add(after)}
@@ -109,8 +129,8 @@ func TestSummarise(t *testing.T) {
 	other.Header.Set("In-Reply-To", "<"+msgID("other", 3)+">")
 	acks = append(acks, other)
 
-	res := summarise(Scenario{Name: "x", Target: Target{P99: 50 * time.Millisecond}}, "run", sent, acks,
-		Ledger{Cases: 100 + 2, Done: 100 + 2}, 2, 1<<20)
+	res := summarise(Scenario{Name: "x", Target: Target{P99: 50 * time.Millisecond}}, sent, acks,
+		(&imapLoad{}).match("run"), Ledger{Cases: 100 + 2, Done: 100 + 2}, 2, 1<<20)
 	if res.Acked != 99 || res.AckCopies != 100 || res.Lost != 1 || res.Duplicates != 1 {
 		t.Fatalf("counts: acked %d copies %d lost %d dup %d", res.Acked, res.AckCopies, res.Lost, res.Duplicates)
 	}
@@ -123,6 +143,14 @@ func TestSummarise(t *testing.T) {
 	}
 	if got := fmt.Sprintf("%.1f", res.OfferedRate); got != "100.0" {
 		t.Fatalf("offered rate %s, want 100.0", got)
+	}
+	// The last ack (message 98, 99 ms late) against the last APPEND's OK
+	// (message 99, at 991 ms).
+	if res.DrainTime != 980*time.Millisecond-991*time.Millisecond+99*time.Millisecond {
+		t.Fatalf("drain %v", res.DrainTime)
+	}
+	if res.Answer != nil || res.Answers != nil || res.AcceptRate != 0 || res.Accepted != 100 {
+		t.Fatalf("IMAP run with HTTP figures: %+v", res)
 	}
 }
 

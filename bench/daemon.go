@@ -26,6 +26,7 @@ type daemonConfig struct {
 	concurrency int
 	logLevel    string // default warn
 	boxes       []mailbox
+	forms       bool // serve the contact and order forms (formsYAML)
 }
 
 // yaml renders the daemon's configuration file.
@@ -39,12 +40,18 @@ func (c daemonConfig) yaml() string {
 	fmt.Fprintf(&b, "log: {level: %s, format: text}\n", level)
 	b.WriteString("instance: {domain: desk.example.test, secret: bench-secret-0123456789abcdef0123456789}\n")
 	fmt.Fprintf(&b, "redis: {addr: %q}\n", c.redisAddr)
-	fmt.Fprintf(&b, "http: {listen: %q, debug_listen: %q}\n", c.httpAddr, c.debugAddr)
+	// No per-client rate limit: every submission comes from 127.0.0.1.
+	fmt.Fprintf(&b, "http: {listen: %q, debug_listen: %q, client_rate: 0}\n", c.httpAddr, c.debugAddr)
 	host, port, _ := net.SplitHostPort(c.smtpAddr)
 	fmt.Fprintf(&b, "smtp: {host: %q, port: %s, tls: none, timeout: 10s}\n", host, port)
 	b.WriteString("ack: {from: \"Example Support <support@desk.example.test>\"}\n")
 	fmt.Fprintf(&b, "pipeline: {concurrency: %d}\n", c.concurrency)
-	b.WriteString("mailboxes:\n")
+	if c.forms {
+		b.WriteString(formsYAML())
+	}
+	if len(c.boxes) > 0 {
+		b.WriteString("mailboxes:\n")
+	}
 	for _, m := range c.boxes {
 		h, p, _ := net.SplitHostPort(m.addr)
 		fmt.Fprintf(&b, "  - {name: %s, host: %q, port: %s, tls: none, username: %q, password: %q, folder: %q, intent: %s, move_to: %q}\n",

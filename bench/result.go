@@ -1,12 +1,11 @@
 package bench
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/frontdesk/frontdesk/internal/testenv"
@@ -19,9 +18,27 @@ type Result struct {
 	// is the rate at which they really went in.
 	Sent        int     `json:"sent"`
 	OfferedRate float64 `json:"offered_rate"`
-	// MaxLag is how late the harness began an APPEND against its schedule
-	// (large values mean the load generator, not the daemon, fell behind).
+	// MaxLag is how late the harness began an APPEND (a POST) against its
+	// schedule (large values mean the load generator, not the daemon, fell
+	// behind — or, under saturation, that every connection was waiting
+	// for the daemon's answer).
 	MaxLag time.Duration `json:"max_lag"`
+	// Accepted counts messages that went in: every APPEND, or the POSTs
+	// answered 202 as new submissions. Refused counts the rest (forms
+	// only), and Answers counts every answer by HTTP status ("error" for
+	// a request that got none, "202 duplicate" for a 202 that took a new
+	// submission for a re-post).
+	Accepted int            `json:"accepted"`
+	Refused  int            `json:"refused,omitempty"`
+	Answers  map[string]int `json:"answers,omitempty"`
+	// AnswerError is the first request error, if any.
+	AnswerError string `json:"answer_error,omitempty"`
+	// AcceptRate is accepted submissions per second, from the first POST
+	// to the last 202 (forms only).
+	AcceptRate float64 `json:"accept_rate,omitempty"`
+	// Answer is the latency of the HTTP exchange itself, from the start of
+	// the POST to its 202 (forms only).
+	Answer *Latency `json:"answer_latency,omitempty"`
 	// Acked counts messages that got an acknowledgement; AckCopies counts
 	// the acknowledgements received for them (Acked when nothing is sent
 	// twice).
@@ -30,18 +47,26 @@ type Result struct {
 	// Ledger is the daemon's database at the end (warm-up included).
 	Ledger Ledger `json:"ledger"`
 	// Duplicates counts second acknowledgements and registrations beyond
-	// one per message; Lost counts messages without an acknowledgement or
-	// without a registration at the end of the drain. Both must be 0.
+	// one per accepted message; Lost counts accepted messages without an
+	// acknowledgement or without a registration at the end of the drain.
+	// Both must be 0.
 	Duplicates int `json:"duplicates"`
 	Lost       int `json:"lost"`
-	// Latency is arrival (the start of the APPEND) to the acknowledgement's
-	// final dot at the SMTP peer.
+	// Latency is arrival (the start of the APPEND or POST) to the
+	// acknowledgement's final dot at the SMTP peer.
 	Latency Latency `json:"latency"`
 	// Throughput is messages acknowledged per second, from the first
 	// arrival to the last acknowledgement.
 	Throughput float64 `json:"throughput"`
+	// DrainTime is from the end of the load (the last APPEND's OK, the
+	// last POST's answer) to the last acknowledgement: how long the
+	// pipeline ran behind intake.
+	DrainTime time.Duration `json:"drain_time"`
 	// PeakRSS is the daemon's peak resident set size (VmHWM), bytes.
 	PeakRSS int64 `json:"peak_rss"`
+	// CPU is the cores the daemon, the harness and the machine used from
+	// the start of the measured load to the end of the drain.
+	CPU CPU `json:"cpu"`
 	// Ceiling is asynq's no-op throughput on the same Redis, tasks/s, and
 	// Ratio is Throughput / Ceiling (set by Report.Add).
 	Ceiling float64 `json:"ceiling,omitempty"`
@@ -61,20 +86,25 @@ type Latency struct {
 	Max time.Duration `json:"max"`
 }
 
-// summarise matches acknowledgements to the messages of run and computes
+// latencyOf is the percentiles of d (which it sorts).
+func latencyOf(d []time.Duration) Latency {
+	if len(d) == 0 {
+		return Latency{}
+	}
+	slices.Sort(d)
+	return Latency{P50: pct(d, 50), P95: pct(d, 95), P99: pct(d, 99), Max: d[len(d)-1]}
+}
+
+// summarise matches acknowledgements to the messages sent (match says
+// which message an acknowledgement answers, if any of them) and computes
 // the result.
-func summarise(s Scenario, run string, sent []delivery, acks []testenv.Received, l Ledger, warm int, rss int64) *Result {
+func summarise(s Scenario, sent []delivery, acks []testenv.Received, match func(testenv.Received) (int, bool),
+	l Ledger, warm int, rss int64) *Result {
 	res := &Result{Scenario: s, Sent: len(sent), Ledger: l, PeakRSS: rss}
 	first := make(map[int]time.Time, len(sent)) // message index → first ack
-	prefix := run + "."
 	for _, a := range acks {
-		irt := strings.Trim(strings.TrimSpace(a.Header.Get("In-Reply-To")), "<>")
-		rest, ok := strings.CutPrefix(irt, prefix)
-		if !ok {
-			continue
-		}
-		var i int
-		if _, err := fmt.Sscanf(rest, "%d@", &i); err != nil || i < 0 || i >= len(sent) {
+		i, ok := match(a)
+		if !ok || i >= len(sent) || !sent[i].Accepted {
 			continue
 		}
 		res.AckCopies++
@@ -84,14 +114,28 @@ func summarise(s Scenario, run string, sent []delivery, acks []testenv.Received,
 	}
 	res.Acked = len(first)
 
-	var lat []time.Duration
-	var last time.Time
+	var lat, answer []time.Duration
+	var lastAck, lastAnswer time.Time
+	forms := s.Server == ServerForms
 	for _, d := range sent {
 		res.MaxLag = max(res.MaxLag, d.Lag)
+		if d.Answered.After(lastAnswer) {
+			lastAnswer = d.Answered
+		}
+		if forms {
+			res.countAnswer(d)
+		}
+		if !d.Accepted {
+			continue
+		}
+		res.Accepted++
+		if forms {
+			answer = append(answer, d.Answered.Sub(d.At))
+		}
 		if at, ok := first[d.index]; ok {
 			lat = append(lat, at.Sub(d.At))
-			if at.After(last) {
-				last = at
+			if at.After(lastAck) {
+				lastAck = at
 			}
 		}
 	}
@@ -100,19 +144,53 @@ func summarise(s Scenario, run string, sent []delivery, acks []testenv.Received,
 			res.OfferedRate = float64(len(sent)-1) / span.Seconds()
 		}
 	}
+	if len(answer) > 0 {
+		a := latencyOf(answer)
+		res.Answer = &a
+		var lastAccepted time.Time
+		for _, d := range sent {
+			if d.Accepted && d.Answered.After(lastAccepted) {
+				lastAccepted = d.Answered
+			}
+		}
+		if span := lastAccepted.Sub(sent[0].At); span > 0 {
+			res.AcceptRate = float64(res.Accepted) / span.Seconds()
+		}
+	}
 	if len(lat) > 0 {
-		slices.Sort(lat)
-		res.Latency = Latency{P50: pct(lat, 50), P95: pct(lat, 95), P99: pct(lat, 99), Max: lat[len(lat)-1]}
-		if span := last.Sub(sent[0].At); span > 0 {
+		res.Latency = latencyOf(lat)
+		if span := lastAck.Sub(sent[0].At); span > 0 {
 			res.Throughput = float64(len(lat)) / span.Seconds()
 		}
+		res.DrainTime = max(lastAck.Sub(lastAnswer), 0)
 	}
 
 	registered := l.Cases + l.Orders - warm
-	res.Duplicates = res.AckCopies - res.Acked + max(0, registered-len(sent))
-	res.Lost = max(len(sent)-res.Acked, len(sent)-registered, 0)
+	res.Duplicates = res.AckCopies - res.Acked + max(0, registered-res.Accepted)
+	res.Lost = max(res.Accepted-res.Acked, res.Accepted-registered, 0)
 	res.judge()
 	return res
+}
+
+// countAnswer counts the HTTP answer to d.
+func (r *Result) countAnswer(d delivery) {
+	key := strconv.Itoa(d.Status)
+	switch {
+	case d.Status == 0:
+		key = "error"
+		if r.AnswerError == "" {
+			r.AnswerError = d.Err
+		}
+	case d.Duplicate:
+		key += " duplicate"
+	}
+	if r.Answers == nil {
+		r.Answers = map[string]int{}
+	}
+	r.Answers[key]++
+	if !d.Accepted {
+		r.Refused++
+	}
 }
 
 // pct is the p-th percentile of sorted (nearest rank).
@@ -131,6 +209,13 @@ func (r *Result) judge() {
 	if r.Duplicates > 0 {
 		m = append(m, fmt.Sprintf("%d duplicated", r.Duplicates))
 	}
+	if r.Refused > 0 {
+		miss := fmt.Sprintf("%d not accepted (%s)", r.Refused, r.answerCounts(false))
+		if r.AnswerError != "" {
+			miss += "; first error: " + r.AnswerError
+		}
+		m = append(m, miss)
+	}
 	if r.Ledger.Failed > 0 {
 		m = append(m, fmt.Sprintf("%d failed", r.Ledger.Failed))
 	}
@@ -140,55 +225,25 @@ func (r *Result) judge() {
 	if t.MinThroughput > 0 && r.Throughput < t.MinThroughput {
 		m = append(m, fmt.Sprintf("throughput %.0f < %.0f msg/s", r.Throughput, t.MinThroughput))
 	}
+	if t.MinAcceptRate > 0 && r.AcceptRate < t.MinAcceptRate {
+		m = append(m, fmt.Sprintf("accepted %.0f < %.0f/s", r.AcceptRate, t.MinAcceptRate))
+	}
 	if t.MaxRSS > 0 && r.PeakRSS > t.MaxRSS {
 		m = append(m, fmt.Sprintf("peak RSS %s > %s", mib(r.PeakRSS), mib(t.MaxRSS)))
 	}
 	r.Misses, r.Pass = m, len(m) == 0
 }
 
-// Report is a whole run: the machine, its ceiling and every scenario.
-type Report struct {
-	Taken   time.Time `json:"taken"`
-	Machine string    `json:"machine"`
-	// Ceiling is asynq's no-op task throughput on the run's Redis, tasks/s.
-	Ceiling float64   `json:"ceiling"`
-	Results []*Result `json:"results"`
-}
-
-// Add appends res, relating its throughput to the report's ceiling.
-func (rep *Report) Add(res *Result) {
-	if rep.Ceiling > 0 {
-		res.Ceiling, res.Ratio = rep.Ceiling, res.Throughput/rep.Ceiling
-	}
-	rep.Results = append(rep.Results, res)
-}
-
-// WriteJSON writes rep as indented JSON.
-func (rep *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
-}
-
-// WriteTable writes rep as a table for people.
-func (rep *Report) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "machine: %s\ntaken:   %s\nasynq no-op ceiling: %.0f tasks/s\n\n", rep.Machine,
-		rep.Taken.Format(time.RFC3339), rep.Ceiling)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tserver\toffered/s\tsent\tacked\tcases\torders\tdup\tlost\tp50\tp95\tp99\tmax\tmsg/s\tratio\tpeak RSS\tresult\t")
-	for _, r := range rep.Results {
-		verdict := "pass"
-		if !r.Pass {
-			verdict = "FAIL: " + strings.Join(r.Misses, "; ")
+// answerCounts lists the answers by status, "202: 5980, 503: 20", with
+// or without the accepted ones.
+func (r *Result) answerCounts(withAccepted bool) string {
+	keys := slices.Sorted(maps.Keys(r.Answers))
+	var parts []string
+	for _, k := range keys {
+		if k == "202" && !withAccepted {
+			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.0f\t%.3f\t%s\t%s\t\n",
-			r.Scenario.Name, r.Scenario.Server, r.OfferedRate, r.Sent, r.Acked, r.Ledger.Cases, r.Ledger.Orders,
-			r.Duplicates, r.Lost, ms(r.Latency.P50), ms(r.Latency.P95), ms(r.Latency.P99), ms(r.Latency.Max),
-			r.Throughput, r.Ratio, mib(r.PeakRSS), verdict)
+		parts = append(parts, fmt.Sprintf("%s: %d", k, r.Answers[k]))
 	}
-	return tw.Flush()
+	return strings.Join(parts, ", ")
 }
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
-
-func mib(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }

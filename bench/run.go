@@ -43,6 +43,18 @@ type Runner struct {
 // connection set-up and cold caches do not count.
 const warmUp = 10
 
+// intakeLoad is how a scenario's load goes in: IMAP APPENDs or signed
+// web-form posts.
+type intakeLoad interface {
+	// offer delivers count messages of run at rate per second, open-loop,
+	// over conns connections, and returns them in index order.
+	offer(ctx context.Context, run string, conns int, rate float64, count int) ([]delivery, error)
+	// match returns a function telling which message of run an
+	// acknowledgement answers.
+	match(run string) func(testenv.Received) (int, bool)
+	close()
+}
+
 // Run runs s once and reports it. An error means the run could not be
 // made; a run that misses its target is a Result with Pass false.
 func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
@@ -50,11 +62,6 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 	if err := r.flushRedis(ctx); err != nil {
 		return nil, err
 	}
-	acct, stopIMAP, err := startIMAP(s.Server)
-	if err != nil {
-		return nil, err
-	}
-	defer stopIMAP()
 	sink, err := testenv.NewSMTP(nil, testenv.WithSMTPBulkData())
 	if err != nil {
 		return nil, err
@@ -70,15 +77,6 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	boxes := []mailbox{{name: "support", addr: acct.Addr(), user: acct.Username, pass: acct.Password,
-		folder: "INBOX", intent: "case", moveTo: "Processed"}}
-	if s.OrderEvery > 0 {
-		if err := createFolders(acct, "Orders"); err != nil {
-			return nil, err
-		}
-		boxes = append(boxes, mailbox{name: "orders", addr: acct.Addr(), user: acct.Username, pass: acct.Password,
-			folder: "Orders", intent: "order", moveTo: "Orders-Processed"})
-	}
 	httpAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -89,27 +87,32 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 			return nil, err
 		}
 	}
-	d, err := startDaemon(ctx, r.Daemon, daemonConfig{
+	cfg := daemonConfig{
 		dataDir: dir, redisAddr: r.RedisAddr, smtpAddr: sink.Addr, httpAddr: httpAddr, debugAddr: debugAddr,
-		concurrency: s.Concurrency, logLevel: r.LogLevel, boxes: boxes,
-	})
+		concurrency: s.Concurrency, logLevel: r.LogLevel,
+	}
+	ld, err := newLoad(s, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer ld.close()
+	d, err := startDaemon(ctx, r.Daemon, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Stop()
 
-	folderOf := func(i int) string {
-		if s.OrderEvery > 0 && i%s.OrderEvery == s.OrderEvery-1 {
-			return "Orders"
-		}
-		return "INBOX"
-	}
 	// Warm up, unmeasured.
 	warmRun := fmt.Sprintf("w%d", time.Now().UnixNano())
-	if _, err := offer(ctx, acct, 1, 50, warmUp, folderOf, func(i int, now time.Time) []byte {
-		return customerMail(warmRun, i, now)
-	}); err != nil {
+	warm, err := ld.offer(ctx, warmRun, 1, 50, warmUp)
+	if err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
+	}
+	for _, w := range warm {
+		if !w.Accepted {
+			return nil, fmt.Errorf("warm-up: message %d not accepted (status %d %s); daemon log:\n%s",
+				w.index, w.Status, w.Err, d.LogTail(40))
+		}
 	}
 	if sink.WaitFor(warmUp, time.Minute); sink.Count() < warmUp {
 		return nil, fmt.Errorf("warm-up: %d of %d acknowledgements in a minute; daemon log:\n%s",
@@ -124,29 +127,28 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 	if debugAddr != "" {
 		profiled = r.profile(ctx, debugAddr, "profile?seconds="+fmt.Sprint(int(s.Duration.Seconds())), s.Name+".cpu.pprof")
 	}
-	sent, err := offer(ctx, acct, s.Appenders, s.Rate, count, folderOf, func(i int, now time.Time) []byte {
-		return customerMail(run, i, now)
-	})
+	before, err := takeUsage(d)
 	if err != nil {
 		return nil, err
 	}
-	r.logf("%s: offered; waiting up to %v for the pipeline", s.Name, s.Drain)
-	ledgerPath := filepath.Join(dir, "frontdesk.db")
-	var ledger Ledger
-	deadline := time.Now().Add(s.Drain)
-	for {
-		sink.WaitFor(warmUp+count, time.Second)
-		ledger, err = readLedger(ctx, ledgerPath)
-		if err != nil {
-			return nil, err
+	sent, err := ld.offer(ctx, run, s.Appenders, s.Rate, count)
+	if err != nil {
+		return nil, err
+	}
+	accepted := 0
+	for _, m := range sent {
+		if m.Accepted {
+			accepted++
 		}
-		settled := ledger.Done+ledger.Failed >= warmUp+count
-		if (sink.Count() >= warmUp+count && settled) || time.Now().After(deadline) {
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	}
+	r.logf("%s: offered (%d accepted); waiting up to %v for the pipeline", s.Name, accepted, s.Drain)
+	ledger, err := r.drain(ctx, s, sink, filepath.Join(dir, "frontdesk.db"), warmUp+accepted)
+	if err != nil {
+		return nil, err
+	}
+	after, err := takeUsage(d)
+	if err != nil {
+		return nil, err
 	}
 	if profiled != nil {
 		if err := <-profiled; err != nil {
@@ -161,13 +163,67 @@ func (r *Runner) Run(ctx context.Context, s Scenario) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peak RSS: %w", err)
 	}
-	res := summarise(s, run, sent, sink.Messages(), ledger, warmUp, rss)
+	res := summarise(s, sent, sink.Messages(), ld.match(run), ledger, warmUp, rss)
+	res.CPU = cpuBetween(before, after)
 	d.Stop()
-	if res.Lost > 0 || res.Duplicates > 0 || ledger.Failed > 0 {
+	if res.Lost > 0 || res.Duplicates > 0 || ledger.Failed > 0 || res.Refused > 0 {
 		res.DaemonLog = d.LogTail(30)
 	}
 	r.logf("%s: done: p99 %v, %.0f msg/s", s.Name, res.Latency.P99, res.Throughput)
 	return res, nil
+}
+
+// newLoad sets up the scenario's intake channel and adds it to cfg: an
+// IMAP server with its mailboxes, or the daemon's web forms.
+func newLoad(s Scenario, cfg *daemonConfig) (intakeLoad, error) {
+	if s.Server == ServerForms {
+		cfg.forms = true
+		return newFormLoad(cfg.httpAddr, s.Appenders, s.OrderEvery)
+	}
+	acct, stopIMAP, err := startIMAP(s.Server)
+	if err != nil {
+		return nil, err
+	}
+	cfg.boxes = []mailbox{{name: "support", addr: acct.Addr(), user: acct.Username, pass: acct.Password,
+		folder: "INBOX", intent: "case", moveTo: "Processed"}}
+	if s.OrderEvery > 0 {
+		if err := createFolders(acct, "Orders"); err != nil {
+			stopIMAP()
+			return nil, err
+		}
+		cfg.boxes = append(cfg.boxes, mailbox{name: "orders", addr: acct.Addr(), user: acct.Username, pass: acct.Password,
+			folder: "Orders", intent: "order", moveTo: "Orders-Processed"})
+	}
+	return &imapLoad{acct: acct, orderEvery: s.OrderEvery, stop: stopIMAP}, nil
+}
+
+// drain waits, up to s.Drain, until want acknowledgements have arrived
+// and want messages are settled (done or failed) in the ledger at path,
+// and returns the ledger as it is then. The ledger is read only once the
+// acknowledgements are in: counting a large ledger every second would
+// take CPU from the daemon it is waiting for.
+func (r *Runner) drain(ctx context.Context, s Scenario, sink *testenv.SMTPServer, path string, want int) (Ledger, error) {
+	deadline := time.Now().Add(s.Drain)
+	for sink.Count() < want && time.Now().Before(deadline) {
+		sink.WaitFor(want, time.Second)
+		if err := ctx.Err(); err != nil {
+			return Ledger{}, err
+		}
+	}
+	for {
+		ledger, err := readLedger(ctx, path)
+		if err != nil {
+			return Ledger{}, err
+		}
+		if ledger.Done+ledger.Failed >= want || time.Now().After(deadline) {
+			return ledger, nil
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return Ledger{}, ctx.Err()
+		}
+	}
 }
 
 // startIMAP starts the scenario's IMAP server.

@@ -1,10 +1,13 @@
 // Command frontdesk-bench is Frontdesk's load harness (package bench): it
-// runs the frontdesk daemon against real peers at a fixed offered load and
-// reports acknowledgement latency, throughput, peak RSS and the counts that
-// must match, as a table or as JSON.
+// runs the frontdesk daemon against real peers at a fixed offered load —
+// customer mail appended over IMAP, or signed web-form submissions posted
+// to the daemon's HTTP listener — and reports acknowledgement latency,
+// throughput, peak RSS, the HTTP answers and the counts that must match,
+// as a table or as JSON.
 //
-//	frontdesk-bench [-scenarios imapmem-50,dovecot-20,saturation] [-json] [-out results.json]
-//	                [-rate 50 -duration 30s] [-short] [-daemon bin/frontdesk]
+//	frontdesk-bench [-scenarios imapmem-50,dovecot-20,saturation,webhook-200,webhook-saturation]
+//	                [-json] [-out results.json]
+//	                [-rate 50 -duration 30s -concurrency 10 -conns 2] [-short] [-daemon bin/frontdesk]
 //
 // It exits 1 when a scenario misses its target (or loses or duplicates a
 // message), 2 when the run could not be made.
@@ -46,15 +49,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		asJSON      = fs.Bool("json", false, "print the report as JSON instead of a table")
 		out         = fs.String("out", "", "also write the JSON report to this file")
 		daemon      = fs.String("daemon", "", "frontdesk binary (default: frontdesk next to this program, then bin/frontdesk)")
-		rate        = fs.Float64("rate", 0, "override every scenario's offered rate, messages/s")
+		rate        = fs.Float64("rate", 0, "override every scenario's offered rate, messages (submissions)/s")
 		duration    = fs.Duration("duration", 0, "override every scenario's duration")
 		concurrency = fs.Int("concurrency", 0, "override every scenario's pipeline concurrency")
+		conns       = fs.Int("conns", 0, "override every scenario's load connections (IMAP appenders, or HTTP workers for the forms)")
 		short       = fs.Bool("short", false, "a few seconds per scenario at a gentle rate; counts are checked, targets are not")
 		ceilingN    = fs.Int("ceiling-tasks", 30000, "no-op tasks for the asynq ceiling (0: skip it)")
 		keep        = fs.Bool("keep", false, "keep each scenario's data directory and daemon log")
 		dataDir     = fs.String("data-dir", "", "where to make each scenario's data directory (default: the temporary directory)")
 		logLevel    = fs.String("log-level", "info", "the daemon's log level (debug, info, warn, error); with -keep its log stays in the data directory")
-		selfProfile = fs.String("cpuprofile", "", "write the harness's own CPU profile (its IMAP and SMTP peers included) to this file")
+		selfProfile = fs.String("cpuprofile", "", "write the harness's own CPU profile (its IMAP and SMTP peers and HTTP client included) to this file")
 		profileDir  = fs.String("profile", "", "write the daemon's CPU profile (over the load) and heap profile (at the end) of each scenario to this directory")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -79,6 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if *concurrency > 0 {
 			s.Concurrency = *concurrency
+		}
+		if *conns > 0 {
+			s.Appenders = *conns
 		}
 		todo = append(todo, s)
 	}
