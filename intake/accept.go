@@ -113,6 +113,9 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 	if s.Reserve {
 		in.Reserve = s.Intent
 	}
+	// Durable when it returns, and so is a raw copy the blob store kept in
+	// the same database (its row is committed before and the WAL replays
+	// as a prefix; see blob.Small).
 	created, err := a.Ledger.AcceptInbound(ctx, in)
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: record inbound: %w", err)

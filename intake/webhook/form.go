@@ -167,8 +167,26 @@ func (f *Form) readJSON(body []byte, lim Limits) error {
 	return nil
 }
 
-// jsonValues turns one JSON value into field values.
+// jsonValues turns one JSON value into field values. raw is one value of
+// an object the caller decoded, so its syntax is valid; strings, numbers,
+// booleans and null (nearly every field) take no second decoder.
 func jsonValues(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return nil, errors.New("empty JSON value")
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return []string{s}, nil
+	case c == 'n': // null
+		return nil, nil
+	case c == 't', c == 'f', c == '-', c >= '0' && c <= '9': // as written
+		return []string{string(raw)}, nil
+	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

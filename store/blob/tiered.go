@@ -18,8 +18,12 @@ import (
 // file of its own. It stores what it is given under the hash it is given
 // (Tiered computes the hash and verifies content on reads).
 type Small interface {
-	// PutBlob stores data under hash, durably when it returns; storing
-	// a present blob again changes nothing.
+	// PutBlob stores data under hash; storing a present blob again
+	// changes nothing. The blob is committed when PutBlob returns and
+	// durable (it survives a power loss) once the backend's next durable
+	// write returns: a caller that must not go on before the blob is
+	// durable records it with a durable write of the same database, as
+	// the accept step does with AcceptInbound.
 	PutBlob(ctx context.Context, hash string, data []byte) error
 	// GetBlob returns the stored content; an error wrapping
 	// store.ErrNotFound when there is none.
@@ -44,8 +48,8 @@ const MaxInline = 16 << 20
 // in the files, so blobs written as files before (or with a smaller
 // threshold) stay readable. Content from either tier is verified against
 // its hash exactly as the file store does: a mismatch is ErrCorrupt. A Put
-// is durable when it returns, in either tier. It is safe for concurrent
-// use.
+// is durable when it returns as a file, and as a row once the database's
+// next durable write returns (see Small). It is safe for concurrent use.
 type Tiered struct {
 	files     *Store
 	small     Small
@@ -80,7 +84,8 @@ func (t *Tiered) Threshold() int64 { return t.threshold }
 
 // Put stores the content of r and returns its sha256 (hex) and size, in the
 // small backend when it is at most the threshold, else as a file (see
-// Store.Put). When Put returns nil the blob is durable.
+// Store.Put). When Put returns nil the blob is stored, and durable as
+// Tiered says.
 func (t *Tiered) Put(ctx context.Context, r io.Reader) (hash string, size int64, err error) {
 	if t.threshold == 0 {
 		return t.files.Put(ctx, r)

@@ -107,7 +107,7 @@ func TestDurableBatch(t *testing.T) {
 	// one synced commit.
 	release, wait := queueBehind(t, d,
 		func() error { return d.AddEvent(ctx, store.Event{Kind: "plain.0"}) },
-		func() error { return d.PutBlob(ctx, strings.Repeat("0", 64), []byte("durable")) },
+		func() error { return durablePut(ctx, d, strings.Repeat("0", 64), []byte("durable")) },
 		func() error { return acceptErr(d, "durable:0") },
 	)
 	release()
@@ -124,7 +124,7 @@ func TestDurableBatch(t *testing.T) {
 	// An ordinary blocker: the durable put after it waits for the next
 	// batch, which the ordinary writes behind it join.
 	release, wait = queueBehindWith(t, d, d.write,
-		func() error { return d.PutBlob(ctx, h, []byte("durable")) },
+		func() error { return durablePut(ctx, d, h, []byte("durable")) },
 		func() error { return d.AddEvent(ctx, store.Event{Kind: "plain.1"}) },
 		func() error { return d.AddEvent(ctx, store.Event{Kind: "plain.2"}) },
 	)
@@ -158,11 +158,27 @@ func TestDurableBatch(t *testing.T) {
 	if n := d.WriteStats().Synced - after.Synced; n != 0 {
 		t.Fatalf("an ordinary write was synced (%d)", n)
 	}
-	// AcceptInbound is durable.
+	// PutBlob is not synced itself (the accept step's AcceptInbound
+	// right after it is); AcceptInbound is durable.
+	if err := d.PutBlob(ctx, strings.Repeat("1", 64), []byte("raw")); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.WriteStats().Synced - after.Synced; n != 0 {
+		t.Fatalf("PutBlob was synced (%d)", n)
+	}
 	acceptKey(t, d, "durable:1")
 	if n := d.WriteStats().Synced - after.Synced; n != 1 {
 		t.Fatalf("AcceptInbound made %d synced commits; want 1", n)
 	}
+}
+
+// durablePut is a durable write of one blob row: the durable job of the
+// batching tests.
+func durablePut(ctx context.Context, d *DB, hash string, data []byte) error {
+	return d.writeDurable(ctx, "put blob", func(t *tx) error {
+		_, err := t.exec(qPutBlob, hash, int64(len(data)), data)
+		return err
+	})
 }
 
 // syncLevel reads PRAGMA synchronous on the writer connection, through the
@@ -188,7 +204,7 @@ func TestDurableReplay(t *testing.T) {
 	before := d.WriteStats()
 	runs := 0
 	release, wait := queueBehindWith(t, d, d.write,
-		func() error { return d.PutBlob(ctx, h, []byte("replayed")) },
+		func() error { return durablePut(ctx, d, h, []byte("replayed")) },
 		func() error {
 			return d.write(ctx, "fails", func(t *tx) error {
 				runs++

@@ -39,8 +39,8 @@ import (
 // Durable writes. The database runs with synchronous=NORMAL: a commit
 // survives a crash of the process but not a power loss until the next
 // checkpoint fsyncs the WAL. A write that must survive a power loss before
-// its caller acts on it (AcceptInbound: the source deletes its copy next;
-// PutBlob: a blob store's Put is durable when it returns) is queued with
+// its caller acts on it (AcceptInbound: the source deletes its copy next)
+// is queued with
 // writeDurable, and a batch carrying one commits with synchronous=FULL: in
 // WAL mode FULL fsyncs the WAL at the commit. The WAL is replayed as a
 // prefix, so that fsync makes every earlier commit durable too, and a batch
