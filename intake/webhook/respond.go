@@ -104,7 +104,9 @@ func (p *responder) reply(w http.ResponseWriter, r *http.Request, endpoint strin
 	if code >= 400 {
 		p.log.LogAttrs(r.Context(), slog.LevelInfo, p.channel+" submission refused",
 			slog.String("endpoint", endpoint), slog.Int("status", code), slog.String("reason", a.Reason),
-			slog.String("error", a.Error), slog.String("field", a.Field), slog.String("remote", r.RemoteAddr))
+			slog.String("error", a.Error), slog.String("field", a.Field), slog.String("remote", r.RemoteAddr),
+			// As sent: only the rate limiter decides whom to believe.
+			slog.String("forwarded_for", r.Header.Get("X-Forwarded-For")))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
