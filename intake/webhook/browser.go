@@ -204,17 +204,23 @@ func checkBrowser(w http.ResponseWriter, r *http.Request, p *responder, name str
 	return false
 }
 
+// browserRequest finds the form of a token fetch or preflight and checks
+// its origin (setting the CORS headers); on failure it has answered.
+func (h *FormHandler) browserRequest(w http.ResponseWriter, r *http.Request) (p *responder, name string, form *FormConfig, origin string, ok bool) {
+	p = h.responder()
+	name = r.PathValue("form")
+	if form, ok = h.form(w, r, p, name); !ok {
+		return p, name, nil, "", false
+	}
+	origin, allowed := cors(w, r, form)
+	return p, name, form, origin, checkBrowser(w, r, p, name, form, origin, allowed)
+}
+
 // serveToken serves GET /intake/forms/{form}/token to pages of the form's
 // allowed origins: {"token": "...", "expires": RFC 3339}, never cached.
 func (h *FormHandler) serveToken(w http.ResponseWriter, r *http.Request) {
-	p := h.responder()
-	name := r.PathValue("form")
-	form, ok := h.form(w, r, p, name)
+	p, name, form, origin, ok := h.browserRequest(w, r)
 	if !ok {
-		return
-	}
-	origin, allowed := cors(w, r, form)
-	if !checkBrowser(w, r, p, name, form, origin, allowed) {
 		return
 	}
 	token, expires := NewBrowserToken(form.Keys[0], name, origin, h.Now())
@@ -232,14 +238,8 @@ func (h *FormHandler) serveToken(w http.ResponseWriter, r *http.Request) {
 // token routes: 204 with the allowed methods and headers for an allowed
 // origin, 403 otherwise.
 func (h *FormHandler) servePreflight(w http.ResponseWriter, r *http.Request) {
-	p := h.responder()
-	name := r.PathValue("form")
-	form, ok := h.form(w, r, p, name)
+	p, name, _, _, ok := h.browserRequest(w, r)
 	if !ok {
-		return
-	}
-	origin, allowed := cors(w, r, form)
-	if !checkBrowser(w, r, p, name, form, origin, allowed) {
 		return
 	}
 	hd := w.Header()

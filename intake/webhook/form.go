@@ -125,6 +125,11 @@ func (f *Form) add(name, value string, lim Limits) error {
 	if !utf8.ValidString(value) {
 		return &FieldError{Field: name, Reason: "not UTF-8 text"}
 	}
+	return f.put(name, value, lim)
+}
+
+// put appends value to field name, within the number of fields.
+func (f *Form) put(name, value string, lim Limits) error {
 	if _, seen := f.Fields[name]; !seen {
 		if len(f.Order) >= lim.MaxFields {
 			return fmt.Errorf("%w: more than %d fields", ErrTooLarge, lim.MaxFields)
@@ -256,22 +261,31 @@ func (f *Form) readMultipart(body []byte, boundary string, lim Limits) error {
 			}
 			continue
 		}
-		if len(f.Files) >= lim.MaxFiles {
-			return fmt.Errorf("%w: more than %d files", ErrTooLarge, lim.MaxFiles)
+		if err := f.addFile(p, name, p.FileName(), lim); err != nil {
+			return err
 		}
-		data, err := io.ReadAll(io.LimitReader(p, lim.MaxFileBytes+1))
-		if err != nil {
-			return &FieldError{Field: name, Reason: "broken file part: " + err.Error()}
-		}
-		if int64(len(data)) > lim.MaxFileBytes {
-			return fmt.Errorf("%w: file %q over %d bytes", ErrTooLarge, p.FileName(), lim.MaxFileBytes)
-		}
-		ct := p.Header.Get("Content-Type")
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		f.Files = append(f.Files, File{Field: name, Name: p.FileName(), ContentType: ct, Data: data})
 	}
+}
+
+// addFile reads an upload part within the file limits and adds it as
+// field's file named filename.
+func (f *Form) addFile(p *multipart.Part, field, filename string, lim Limits) error {
+	if len(f.Files) >= lim.MaxFiles {
+		return fmt.Errorf("%w: more than %d files", ErrTooLarge, lim.MaxFiles)
+	}
+	data, err := io.ReadAll(io.LimitReader(p, lim.MaxFileBytes+1))
+	if err != nil {
+		return &FieldError{Field: field, Reason: "broken file part: " + err.Error()}
+	}
+	if int64(len(data)) > lim.MaxFileBytes {
+		return fmt.Errorf("%w: file %q over %d bytes", ErrTooLarge, filename, lim.MaxFileBytes)
+	}
+	ct := p.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	f.Files = append(f.Files, File{Field: field, Name: filename, ContentType: ct, Data: data})
+	return nil
 }
 
 // Value returns the first value of field, trimmed; "" when absent.

@@ -133,43 +133,12 @@ func mailgunSign(key, ts, token string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// orderedFields reads a JSON object's string fields in order.
-func orderedFields(t *testing.T, path string) [][2]string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil {
-		t.Fatal(err)
-	}
-	var out [][2]string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			t.Fatal(err)
-		}
-		s, ok := v.(string)
-		if !ok {
-			enc, _ := json.Marshal(v)
-			s = string(enc)
-		}
-		out = append(out, [2]string{k.(string), s})
-	}
-	return out
-}
-
 const formCT = "application/x-www-form-urlencoded"
 
 func TestProviderMailgun(t *testing.T) {
 	r := newProviderRig(t)
 	corpora := filepath.Join(testenv.Corpora(t), "webhooks")
-	sample := orderedFields(t, filepath.Join(corpora, "django-inbound-email", "inbound_email", "tests", "test_files", "mailgun_post.test_inbound_payload.json"))
+	sample := webhook.OrderedFields(t, filepath.Join(corpora, "django-inbound-email", "inbound_email", "tests", "test_files", "mailgun_post.test_inbound_payload.json"))
 	const token = "4166ec05b27b5d3c024252ad43df47865128c8fcde47dfea6b"
 
 	a := r.send(t, "/intake/mailgun/support", formCT, []byte(mailgunForm(sample, r.now, token)))
@@ -212,7 +181,7 @@ func TestProviderMailgun(t *testing.T) {
 	// django-anymail's Mailgun payloads are event and attachment
 	// notifications, not mail: refused 400, never stored, never 5xx.
 	for _, name := range []string{"mailgun-inbound-1.json", "mailgun-inbound-2.json", "mailgun-inbound-3.json"} {
-		fields := orderedFields(t, filepath.Join(corpora, "django-anymail", "tests", "payloads", name))
+		fields := webhook.OrderedFields(t, filepath.Join(corpora, "django-anymail", "tests", "payloads", name))
 		a := r.send(t, "/intake/mailgun/support", formCT, []byte(mailgunForm(fields, r.now, "tok-"+name)))
 		if a.code != http.StatusBadRequest || a.body["field"] != "from" {
 			t.Errorf("%s: %d %v, want 400 naming from", name, a.code, a.body)

@@ -53,14 +53,7 @@ func (f *Form) addRaw(name, value string, lim Limits) error {
 	if len(value) > lim.MaxFieldBytes {
 		return fmt.Errorf("%w: field %q over %d bytes", ErrTooLarge, name, lim.MaxFieldBytes)
 	}
-	if _, seen := f.Fields[name]; !seen {
-		if len(f.Order) >= lim.MaxFields {
-			return fmt.Errorf("%w: more than %d fields", ErrTooLarge, lim.MaxFields)
-		}
-		f.Order = append(f.Order, name)
-	}
-	f.Fields[name] = append(f.Fields[name], value)
-	return nil
+	return f.put(name, value, lim)
 }
 
 func (f *Form) readProviderQuery(q string, lim Limits) error {
@@ -110,21 +103,9 @@ func (f *Form) readProviderMultipart(body []byte, boundary string, lim Limits, r
 			}
 			continue
 		}
-		if len(f.Files) >= lim.MaxFiles {
-			return fmt.Errorf("%w: more than %d files", ErrTooLarge, lim.MaxFiles)
+		if err := f.addFile(p, name, baseName(filename), lim); err != nil {
+			return err
 		}
-		data, err := io.ReadAll(io.LimitReader(p, lim.MaxFileBytes+1))
-		if err != nil {
-			return &FieldError{Field: name, Reason: "broken file part: " + err.Error()}
-		}
-		if int64(len(data)) > lim.MaxFileBytes {
-			return fmt.Errorf("%w: file %q over %d bytes", ErrTooLarge, filename, lim.MaxFileBytes)
-		}
-		ct := p.Header.Get("Content-Type")
-		if ct == "" {
-			ct = "application/octet-stream"
-		}
-		f.Files = append(f.Files, File{Field: name, Name: baseName(filename), ContentType: ct, Data: data})
 	}
 }
 

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"mime/multipart"
 	"net/textproto"
@@ -129,32 +128,6 @@ func multipartPost(t *testing.T, fields [][2]string, files []File) (string, []by
 	return mw.FormDataContentType(), buf.Bytes()
 }
 
-// jsonFields reads a JSON object of string fields in its order.
-func jsonFields(t *testing.T, path string) [][2]string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil {
-		t.Fatal(err)
-	}
-	var out [][2]string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v string
-		if err := dec.Decode(&v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, [2]string{k.(string), v})
-	}
-	return out
-}
-
 // django-inbound-email's SendGrid payloads, posted as SendGrid posts them
 // (as its tests did: the fields as multipart, the upload files as
 // attachment1 and attachment2).
@@ -170,7 +143,7 @@ func TestSendGridDjangoSamples(t *testing.T) {
 	}
 
 	t.Run("utf-8 with uploads", func(t *testing.T) {
-		fields := jsonFields(t, filepath.Join(dir, "sendgrid_post.test_inbound_payload.json"))
+		fields := orderedFields(t, filepath.Join(dir, "sendgrid_post.test_inbound_payload.json"))
 		ct, body := multipartPost(t, fields, []File{
 			{Field: "attachment1", Name: "test_upload_file.jpg", ContentType: "image/jpeg", Data: jpg},
 			{Field: "attachment2", Name: "test_upload_file.txt", ContentType: "text/plain", Data: txt},
@@ -209,7 +182,7 @@ func TestSendGridDjangoSamples(t *testing.T) {
 	// text's bytes are UTF-8 while charsets says windows-1252 (and ∑ has
 	// no windows-1252 form), so it must come out as the text it is, not
 	// as mojibake. The same text truly in windows-1252 must come out too.
-	fields := jsonFields(t, filepath.Join(dir, "sendgrid_post_windows_1252.test_inbound_payload_1252.json"))
+	fields := orderedFields(t, filepath.Join(dir, "sendgrid_post_windows_1252.test_inbound_payload_1252.json"))
 	const want = "This is a message in windows-1252 encoding. åßœ∑´¥¨¨^"
 	t.Run("windows-1252 as posted", func(t *testing.T) {
 		ct, body := multipartPost(t, fields, nil)
