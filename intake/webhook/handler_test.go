@@ -5,23 +5,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
-	"github.com/frontdesk/frontdesk/intake"
 	"github.com/frontdesk/frontdesk/intake/webhook"
 	"github.com/frontdesk/frontdesk/internal/testenv"
 	"github.com/frontdesk/frontdesk/message"
-	"github.com/frontdesk/frontdesk/pipeline"
 	"github.com/frontdesk/frontdesk/store/blob"
 	"github.com/frontdesk/frontdesk/store/sqlite"
 )
@@ -55,27 +50,14 @@ func newRig(t *testing.T) *rig { return newRigWrapped(t, nil) }
 // newRigWrapped is newRig with its routes wrapped by wrap (nil: none).
 func newRigWrapped(t *testing.T, wrap func(http.Handler) http.Handler) *rig {
 	t.Helper()
-	dir := t.TempDir()
-	log := slog.New(slog.DiscardHandler)
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "fd.db"), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd := testenv.StartRedis(t, false)
-	rc := redis.NewClient(&redis.Options{Addr: rd.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
-	t.Cleanup(func() { rc.Close() })
+	ar := newAcceptRig(t)
 	key, _ := webhook.Key(secret)
 	newKey, _ := webhook.Key("whsec_" + base64.StdEncoding.EncodeToString([]byte("the next secret, 32 bytes long!!")))
 	counters, err := webhook.NewCounters(prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{key: key, newKey: newKey, now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), db: db, redis: rd, blobs: blobs, counters: counters}
+	r := &rig{key: key, newKey: newKey, now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), db: ar.db, redis: ar.redis, blobs: ar.blobs, counters: counters}
 	mapping := webhook.Mapping{Email: "email", Name: "name", Subject: "subject", Message: "message"}
 	h := &webhook.FormHandler{
 		Forms: map[string]*webhook.FormConfig{
@@ -92,10 +74,10 @@ func newRigWrapped(t *testing.T, wrap func(http.Handler) http.Handler) *rig {
 				Mapping: mapping, MaxBodyBytes: 4096, AllowedOrigins: []string{originWWW},
 			},
 		},
-		Acceptor: &intake.Acceptor{Blobs: blobs, Ledger: db, Enqueuer: pipeline.NewEnqueuer(rc, 3), Log: log},
+		Acceptor: ar.acc,
 		Domain:   "desk.example.test",
 		Now:      func() time.Time { return r.now },
-		Log:      log,
+		Log:      ar.log,
 		Counters: counters,
 	}
 	mux := http.NewServeMux()
