@@ -181,6 +181,10 @@ func jsonValues(raw json.RawMessage) ([]string, error) {
 		return nil, errors.New("empty JSON value")
 	}
 	switch c := raw[0]; {
+	case c == '"' && bytes.IndexByte(raw, '\\') < 0:
+		// No escapes: the text between the quotes is the value (valid
+		// JSON strings hold no control characters).
+		return []string{string(raw[1 : len(raw)-1])}, nil
 	case c == '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
