@@ -63,7 +63,8 @@ type env struct {
 	dataDir  string
 	cfgPath  string
 	httpAddr string
-	extra    string // more YAML appended to the config
+	extra    string   // more YAML appended to the config
+	vars     []string // more environment for the daemon (FRONTDESK_...=...)
 	d        *testenv.Daemon
 }
 
@@ -129,7 +130,7 @@ func (e *env) start() {
 	e.t.Helper()
 	d, err := testenv.StartDaemon(context.Background(), testenv.DaemonOptions{
 		Binary: binary, Config: e.cfgPath, Log: filepath.Join(e.dataDir, "daemon.log"),
-		ReadyURL: "http://" + e.httpAddr + "/readyz", Env: []string{"GORACE=halt_on_error=1"},
+		ReadyURL: "http://" + e.httpAddr + "/readyz", Env: append([]string{"GORACE=halt_on_error=1"}, e.vars...),
 	})
 	if err != nil {
 		e.t.Fatal(err)
