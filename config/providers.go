@@ -45,17 +45,23 @@ type InboundWebhook struct {
 	Queue string `yaml:"queue"`
 	// MaxBodyBytes bounds one post, attachments included; default 40 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
-	// ReplayWindow (mailgun) is how far the signature's timestamp may be
-	// from now; default 5m. Mailgun retries a post that was not answered
-	// 2xx for 8 hours; should its retries carry the first attempt's
-	// timestamp, those later than the window are refused (401, logged,
-	// counted) — widen it (at most 9h) to take them. A token accepted
-	// before is answered as a duplicate whatever the window.
+	// ReplayWindow (mailgun) is how old the signature's timestamp may be;
+	// one more than 5 minutes ahead of our clock is always refused.
+	// Default 9h: Mailgun retries a post it got no 2xx for during 8
+	// hours, and its retries may carry the first attempt's signature, so
+	// a shorter window would refuse every retry after a 503 and lose the
+	// mail. A replayed token is answered as a duplicate whatever the
+	// window; the window only limits how long a captured signature can
+	// post a message Frontdesk has not accepted.
 	ReplayWindow time.Duration `yaml:"replay_window"`
 }
 
-// MaxReplayWindow bounds inbound_webhooks[].replay_window.
-const MaxReplayWindow = 9 * time.Hour
+// Bounds of inbound_webhooks[].replay_window.
+const (
+	DefaultReplayWindow = 9 * time.Hour
+	MinReplayWindow     = 5 * time.Minute
+	MaxReplayWindow     = 24 * time.Hour
+)
 
 func (w *InboundWebhook) webhookDefaults() {
 	if w.Intent == "" {
@@ -68,7 +74,7 @@ func (w *InboundWebhook) webhookDefaults() {
 		w.MaxBodyBytes = 40 << 20
 	}
 	if w.ReplayWindow == 0 && w.Provider == ProviderMailgun {
-		w.ReplayWindow = 5 * time.Minute
+		w.ReplayWindow = DefaultReplayWindow
 	}
 }
 
@@ -105,8 +111,8 @@ func (c *Config) validateWebhooks(v *validator) {
 		if w.Provider != ProviderMailgun && w.SigningKey != "" {
 			v.add(p+".signing_key", "only mailgun signs its posts")
 		}
-		if w.Provider == ProviderMailgun && (w.ReplayWindow < time.Minute || w.ReplayWindow > MaxReplayWindow) {
-			v.add(p+".replay_window", "must be between 1m and %s, got %s", MaxReplayWindow, w.ReplayWindow)
+		if w.Provider == ProviderMailgun && (w.ReplayWindow < MinReplayWindow || w.ReplayWindow > MaxReplayWindow) {
+			v.add(p+".replay_window", "must be between %s and %s, got %s", MinReplayWindow, MaxReplayWindow, w.ReplayWindow)
 		}
 		if w.Provider != ProviderMailgun && w.ReplayWindow != 0 {
 			v.add(p+".replay_window", "only mailgun signs with a timestamp")

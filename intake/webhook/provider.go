@@ -56,8 +56,9 @@ type ProviderConfig struct {
 	// whole post: a raw message, a large attachment), 1000 fields and 100
 	// files.
 	Limits Limits
-	// ReplayWindow is how far a Mailgun signature's timestamp may be from
-	// now; 0 means the handler's Tolerance.
+	// ReplayWindow is how old a Mailgun signature's timestamp may be
+	// (one ahead of our clock by more than DefaultTolerance is always
+	// refused); 0 means the handler's MaxAge.
 	ReplayWindow time.Duration
 }
 
@@ -141,8 +142,9 @@ type ProviderHandler struct {
 	// Endpoints are keyed by ProviderKey(provider, name); see Add.
 	Endpoints map[string]*ProviderConfig
 	Acceptor  Acceptor
-	// Tolerance is Mailgun's replay window (default DefaultTolerance).
-	Tolerance time.Duration
+	// MaxAge is how old a Mailgun signature may be unless an endpoint
+	// says otherwise (default MailgunMaxAge).
+	MaxAge time.Duration
 	Now       func() time.Time // default time.Now
 	Log       *slog.Logger     // default: discard
 	Counters  *Counters        // may be nil
@@ -269,12 +271,12 @@ func (h *ProviderHandler) mailgun(w http.ResponseWriter, r *http.Request, p *res
 		p.refuse(w, r, ep.Name, err)
 		return nil, "", false
 	}
-	tol := ep.ReplayWindow
-	if tol <= 0 {
-		tol = h.Tolerance
+	maxAge := ep.ReplayWindow
+	if maxAge <= 0 {
+		maxAge = h.MaxAge
 	}
-	if tol <= 0 {
-		tol = DefaultTolerance
+	if maxAge <= 0 {
+		maxAge = MailgunMaxAge
 	}
 	err = ErrSecret
 	if len(ep.SigningKey) > 0 {
@@ -282,7 +284,7 @@ func (h *ProviderHandler) mailgun(w http.ResponseWriter, r *http.Request, p *res
 		if h.Now != nil {
 			now = h.Now
 		}
-		err = VerifyMailgun(ep.SigningKey, f.Value("timestamp"), f.Value("token"), f.Value("signature"), now(), tol)
+		err = VerifyMailgun(ep.SigningKey, f.Value("timestamp"), f.Value("token"), f.Value("signature"), now(), maxAge)
 	}
 	if err != nil {
 		p.refused(w, r, ep.Name, http.StatusUnauthorized, ReasonSignature, err.Error())

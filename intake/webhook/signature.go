@@ -104,24 +104,43 @@ func Verify(h http.Header, body []byte, now time.Time, tolerance time.Duration, 
 // checkTimestamp parses a unix-seconds timestamp and refuses one outside
 // now ± tolerance.
 func checkTimestamp(ts string, now time.Time, tolerance time.Duration) error {
+	return checkWindow(ts, now, tolerance, tolerance)
+}
+
+// checkWindow refuses a unix time ts older than maxAge or more than
+// maxAhead ahead of now.
+func checkWindow(ts string, now time.Time, maxAge, maxAhead time.Duration) error {
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || sec < 0 || sec > math.MaxInt64/int64(time.Second) {
 		return fmt.Errorf("%w: not a unix time: %q", ErrTimestamp, ts)
 	}
-	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
-		return fmt.Errorf("%w: %s off our clock (window ±%s)", ErrTimestamp, d.Round(time.Second), tolerance)
+	switch d := now.Sub(time.Unix(sec, 0)); {
+	case d > maxAge:
+		return fmt.Errorf("%w: %s old (at most %s)", ErrTimestamp, d.Round(time.Second), maxAge)
+	case d < -maxAhead:
+		return fmt.Errorf("%w: %s ahead of our clock (at most %s)", ErrTimestamp, (-d).Round(time.Second), maxAhead)
 	}
 	return nil
 }
 
+// MailgunMaxAge is the default age limit of a Mailgun signature: Mailgun
+// retries a post it got no 2xx for during 8 hours (after 5, 10, 15 min,
+// 1, 2 and 4 h), and a retry may carry the first attempt's timestamp — a
+// 5-minute window would refuse every retry after a 503 and so lose the
+// mail. Replays inside the window are stopped by the token.
+const MailgunMaxAge = 9 * time.Hour
+
 // VerifyMailgun checks a Mailgun webhook's signature fields: hex
-// HMAC-SHA256 under the webhook signing key of timestamp followed by token.
-// The token is the idempotency key of the post.
-func VerifyMailgun(key []byte, timestamp, token, signature string, now time.Time, tolerance time.Duration) error {
+// HMAC-SHA256 under the webhook signing key of timestamp followed by token,
+// the timestamp at most maxAge old and at most DefaultTolerance ahead of
+// now. The token is the idempotency key of the post (a replayed token is
+// a duplicate), and maxAge must cover Mailgun's retries, which may carry
+// the first attempt's signature (see MailgunMaxAge).
+func VerifyMailgun(key []byte, timestamp, token, signature string, now time.Time, maxAge time.Duration) error {
 	if timestamp == "" || token == "" || signature == "" {
 		return fmt.Errorf("%w: timestamp, token or signature field", ErrMissingHeaders)
 	}
-	if err := checkTimestamp(timestamp, now, tolerance); err != nil {
+	if err := checkWindow(timestamp, now, maxAge, DefaultTolerance); err != nil {
 		return err
 	}
 	got, err := hex.DecodeString(signature)
