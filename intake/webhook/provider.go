@@ -144,10 +144,10 @@ type ProviderHandler struct {
 	Acceptor  Acceptor
 	// MaxAge is how old a Mailgun signature may be unless an endpoint
 	// says otherwise (default MailgunMaxAge).
-	MaxAge time.Duration
-	Now       func() time.Time // default time.Now
-	Log       *slog.Logger     // default: discard
-	Counters  *Counters        // may be nil
+	MaxAge   time.Duration
+	Now      func() time.Time // default time.Now
+	Log      *slog.Logger     // default: discard
+	Counters *Counters        // may be nil
 }
 
 // Add checks c and adds it to the endpoints; an empty Intent is
