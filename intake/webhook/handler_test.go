@@ -3,8 +3,6 @@ package webhook_test
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -95,24 +93,17 @@ func newRigWrapped(t *testing.T, wrap func(http.Handler) http.Handler) *rig {
 // sign is false.
 func (r *rig) post(t *testing.T, form, id, ct, body string, sign bool) (int, map[string]any, http.Header) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/intake/forms/"+form, strings.NewReader(body))
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set(webhook.HeaderID, id)
-	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(r.now.Unix(), 10))
-	sig := webhook.Sign(r.key, id, r.now, []byte(body))
+	key := r.key
 	if !sign {
-		sig = webhook.Sign([]byte("some-other-key-of-length"), id, r.now, []byte(body))
+		key = []byte("some-other-key-of-length")
 	}
-	req.Header.Set(webhook.HeaderSignature, sig)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(b, &out)
-	return resp.StatusCode, out, resp.Header
+	a := r.do(t, http.MethodPost, "/intake/forms/"+form, map[string]string{
+		"Content-Type":          ct,
+		webhook.HeaderID:        id,
+		webhook.HeaderTimestamp: strconv.FormatInt(r.now.Unix(), 10),
+		webhook.HeaderSignature: webhook.Sign(key, id, r.now, []byte(body)),
+	}, body)
+	return a.code, a.body, a.hdr
 }
 
 func TestFormHandler(t *testing.T) {
