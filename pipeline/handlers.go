@@ -233,6 +233,9 @@ func (h *Handlers) load(ctx context.Context, t *asynq.Task) (*store.Inbound, err
 // fail records a permanent failure of inbound in: it is kept with the reason
 // and routed to a person (invariant 5).
 func (h *Handlers) fail(ctx context.Context, in *store.Inbound, reason string) error {
+	if err := h.openReserved(ctx, in, reason); err != nil {
+		return err
+	}
 	w := &store.WorkItem{
 		Queue:     QueueIntakeFailures,
 		Ref:       store.Ref{CaseID: in.CaseID, OrderID: in.OrderID},
@@ -249,6 +252,33 @@ func (h *Handlers) fail(ctx context.Context, in *store.Inbound, reason string) e
 	}
 	in.Status = store.StatusFailed
 	h.Log.Warn("inbound failed", "inbound_id", in.ID, "channel", in.Channel, "reason", reason)
+	return nil
+}
+
+// openReserved opens the case or order whose number the sender of a failed
+// message was given at accept (a web form's 202), so that the number
+// exists and the failure is filed under it; customer and subject are
+// unknown, since the message could not be read.
+func (h *Handlers) openReserved(ctx context.Context, in *store.Inbound, reason string) error {
+	if in.Reserved.IsZero() || in.CaseID != 0 || in.OrderID != 0 {
+		return nil
+	}
+	subject := "(could not be read: " + reason + ")"
+	if in.Reserved.OrderID != 0 {
+		o, _, err := h.Store.RegisterOrder(ctx, store.NewOrder{InboundID: in.ID, Priority: store.PriorityHigh,
+			Queue: in.Queue, Channel: in.Channel, Subject: subject})
+		if err != nil {
+			return fmt.Errorf("pipeline: open reserved order of failed inbound %d: %w", in.ID, err)
+		}
+		in.OrderID = o.ID
+		return nil
+	}
+	c, _, err := h.Store.RegisterCase(ctx, store.NewCase{InboundID: in.ID, Kind: "inquiry", Priority: store.PriorityHigh,
+		Queue: in.Queue, Channel: in.Channel, Subject: subject})
+	if err != nil {
+		return fmt.Errorf("pipeline: open reserved case of failed inbound %d: %w", in.ID, err)
+	}
+	in.CaseID = c.ID
 	return nil
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/frontdesk/frontdesk/intake"
 	"github.com/frontdesk/frontdesk/message"
+	"github.com/frontdesk/frontdesk/pipeline"
+	"github.com/frontdesk/frontdesk/store"
 )
 
 // TestReservedNumberOpensThatCase: a web form submission told its number
@@ -61,5 +64,41 @@ func TestReservedNumberOpensThatCase(t *testing.T) {
 	}
 	if quoted != 2 {
 		t.Fatalf("%d acknowledgements quote the reserved numbers, want 2", quoted)
+	}
+}
+
+// TestReservedNumberOfFailedMessage: a submission told its number that
+// then cannot be read still has that case, and its failure is filed under
+// it for a person.
+func TestReservedNumberOfFailedMessage(t *testing.T) {
+	f := newFixture(t, nil)
+	var b strings.Builder
+	b.WriteString("From: x@customer.example\r\nSubject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
+	for range 80 {
+		b.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n")
+	}
+	b.WriteString("--b--\r\n")
+	res, err := f.acc.Accept(context.Background(), intake.Submission{
+		Channel: message.ChannelForm, Source: "form:contact", SourceKey: "form:contact:bomb",
+		Intent: message.IntentCase, Queue: "web", Raw: []byte(b.String()), Reserve: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustRun()
+	in := f.inbound(res.InboundID)
+	if in.Status != store.StatusFailed || in.CaseID == 0 {
+		t.Fatalf("failed reserved row: %+v", in)
+	}
+	c, err := f.db.CaseByNumber(context.Background(), res.Reference)
+	if err != nil || c.ID != in.CaseID || !strings.Contains(c.Subject, "max_parts") {
+		t.Fatalf("case %s: %+v, %v", res.Reference, c, err)
+	}
+	w, err := f.db.Claim(context.Background(), pipeline.QueueIntakeFailures, "sam", f.now, time.Minute)
+	if err != nil || w.InboundID != in.ID || w.Ref.CaseID != c.ID {
+		t.Fatalf("failure not filed under %s: %+v %v", res.Reference, w, err)
+	}
+	if f.smtp.Count() != 0 {
+		t.Fatal("an unreadable message was acknowledged")
 	}
 }
