@@ -11,6 +11,10 @@ import (
 	"github.com/frontdesk/frontdesk/internal/testenv"
 )
 
+// daemonDomain is the daemon's instance.domain: the right-hand side of
+// its Message-IDs and of those of the form messages it renders.
+const daemonDomain = "desk.example.test"
+
 // mailbox is one IMAP mailbox the daemon polls.
 type mailbox struct {
 	name, addr, user, pass, folder, intent, moveTo string
@@ -38,7 +42,7 @@ func (c daemonConfig) yaml() string {
 		level = "warn"
 	}
 	fmt.Fprintf(&b, "log: {level: %s, format: text}\n", level)
-	b.WriteString("instance: {domain: desk.example.test, secret: bench-secret-0123456789abcdef0123456789}\n")
+	fmt.Fprintf(&b, "instance: {domain: %s, secret: bench-secret-0123456789abcdef0123456789}\n", daemonDomain)
 	fmt.Fprintf(&b, "redis: {addr: %q}\n", c.redisAddr)
 	// No per-client rate limit: every submission comes from 127.0.0.1.
 	fmt.Fprintf(&b, "http: {listen: %q, debug_listen: %q, client_rate: 0}\n", c.httpAddr, c.debugAddr)

@@ -96,11 +96,8 @@ func submitterAddr(run string, i int) string {
 }
 
 // recipientMatch matches an acknowledgement to the submission of run it
-// answers by its envelope recipient, submitterAddr(run, i).
-//
-// The rendered message's Message-ID (which the acknowledgement's
-// In-Reply-To names) is derived from the webhook id inside
-// intake/webhook.ToMessage, with no exported function to compute it.
+// answers by its envelope recipient, submitterAddr(run, i); formLoad.match
+// also checks its In-Reply-To.
 func recipientMatch(run string) func(testenv.Received) (int, bool) {
 	prefix, suffix := "load-"+run+"-", "@"+submitterDomain
 	return func(r testenv.Received) (int, bool) {

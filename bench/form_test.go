@@ -207,3 +207,34 @@ func BenchmarkFormSubmission(b *testing.B) {
 		_ = webhook.Sign(key, "msg_r1_"+strconv.Itoa(i), now, body)
 	}
 }
+
+// TestFormMatchChecksThreading: an acknowledgement counts for a submission
+// only when it goes to its submitter and its In-Reply-To names the
+// submission's message.
+func TestFormMatchChecksThreading(t *testing.T) {
+	f := &formLoad{threads: map[string][]string{"r9": {
+		webhook.FormMessageID(contactForm, "msg_r9_0", daemonDomain),
+		webhook.FormMessageID(orderForm, "msg_r9_1", daemonDomain),
+	}}}
+	match := f.match("r9")
+	ack := func(to, inReplyTo string) testenv.Received {
+		var h mail.Header
+		h.Set("In-Reply-To", inReplyTo)
+		return testenv.Received{To: []string{to}, Header: h}
+	}
+	for _, c := range []struct {
+		name string
+		r    testenv.Received
+		i    int
+		ok   bool
+	}{
+		{"threaded", ack(submitterAddr("r9", 1), "<"+webhook.FormMessageID(orderForm, "msg_r9_1", daemonDomain)+">"), 1, true},
+		{"another submission's thread", ack(submitterAddr("r9", 1), "<"+webhook.FormMessageID(contactForm, "msg_r9_0", daemonDomain)+">"), 0, false},
+		{"no In-Reply-To", ack(submitterAddr("r9", 0), ""), 0, false},
+		{"beyond the run", ack(submitterAddr("r9", 7), "<x@y>"), 0, false},
+	} {
+		if i, ok := match(c.r); ok != c.ok || (ok && i != c.i) {
+			t.Errorf("%s: %d, %v; want %d, %v", c.name, i, ok, c.i, c.ok)
+		}
+	}
+}

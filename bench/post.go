@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ type formLoad struct {
 	orderEvery int
 	transport  *http.Transport
 	client     *http.Client
+
+	mu      sync.Mutex
+	threads map[string][]string // run -> the Message-ID of each submission
 }
 
 var _ intakeLoad = (*formLoad)(nil)
@@ -73,13 +77,21 @@ type prepared struct {
 func (f *formLoad) offer(ctx context.Context, run string, conns int, rate float64, count int) ([]delivery, error) {
 	conns = max(conns, 1)
 	reqs := make([]prepared, count)
+	mids := make([]string, count)
 	for i := range reqs {
 		form, body, err := formSubmission(run, i, isOrder(i, f.orderEvery))
 		if err != nil {
 			return nil, err
 		}
 		reqs[i] = prepared{url: f.base + "/intake/forms/" + form, id: fmt.Sprintf("msg_%s_%d", run, i), body: body}
+		mids[i] = webhook.FormMessageID(form, reqs[i].id, daemonDomain)
 	}
+	f.mu.Lock()
+	if f.threads == nil {
+		f.threads = map[string][]string{}
+	}
+	f.threads[run] = mids
+	f.mu.Unlock()
 
 	out := make([]delivery, count)
 	jobs := make(chan int, count)
@@ -151,6 +163,23 @@ func (f *formLoad) post(ctx context.Context, p prepared, now time.Time) (code in
 	return resp.StatusCode, bytes.Contains(body, []byte(`"duplicate":true`)), nil
 }
 
-func (f *formLoad) match(run string) func(testenv.Received) (int, bool) { return recipientMatch(run) }
+// match matches an acknowledgement to the submission it answers by its
+// recipient (submitterAddr), and only when its In-Reply-To names that
+// submission's message (webhook.FormMessageID): an acknowledgement
+// threaded wrong counts as unmatched, so the submission as lost.
+func (f *formLoad) match(run string) func(testenv.Received) (int, bool) {
+	f.mu.Lock()
+	mids := f.threads[run]
+	f.mu.Unlock()
+	byRecipient := recipientMatch(run)
+	return func(r testenv.Received) (int, bool) {
+		i, ok := byRecipient(r)
+		if !ok || i >= len(mids) {
+			return 0, false
+		}
+		irt := strings.Trim(strings.TrimSpace(r.Header.Get("In-Reply-To")), "<>")
+		return i, irt == mids[i]
+	}
+}
 
 func (f *formLoad) close() { f.transport.CloseIdleConnections() }

@@ -68,8 +68,7 @@ func ToMessage(f *Form, m Mapping, env Envelope) ([]byte, error) {
 	h.SetAddressList("To", []*gomail.Address{{Name: "Web form " + env.Form, Address: "forms@" + env.Domain}})
 	h.SetSubject(subject)
 	h.SetDate(env.Received)
-	sum := sha256.Sum256([]byte(env.Form + "\x00" + env.Key))
-	h.SetMessageID(fmt.Sprintf("form.%s@%s", hex.EncodeToString(sum[:16]), env.Domain))
+	h.SetMessageID(FormMessageID(env.Form, env.Key, env.Domain))
 	h.Set("X-Frontdesk-Form", env.Form)
 
 	var buf bytes.Buffer
@@ -185,6 +184,15 @@ func attach(w *gomail.Writer, name, contentType string, data []byte) error {
 		return err
 	}
 	return aw.Close()
+}
+
+// FormMessageID is the Message-ID (without angle brackets) of the message
+// ToMessage renders for a submission to form with idempotency key key:
+// the same submission is always the same message, and an
+// acknowledgement's In-Reply-To names it.
+func FormMessageID(form, key, domain string) string {
+	sum := sha256.Sum256([]byte(form + "\x00" + key))
+	return fmt.Sprintf("form.%s@%s", hex.EncodeToString(sum[:16]), domain)
 }
 
 // oneLine keeps s to one line of at most n runes.
