@@ -120,6 +120,12 @@ func TestProviderWebhooks(t *testing.T) {
 	if code, _ := postmark("wrong-pass-0123456789", map[string]any{"MessageID": "pm-2", "RawEmail": first}); code != http.StatusUnauthorized {
 		t.Fatalf("wrong postmark password: %d, want 401", code)
 	}
+	// No forms are configured here: a post to one is still a JSON 404.
+	req, _ := http.NewRequest(http.MethodPost, base+"forms/contact", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	if code, out := do(req); code != http.StatusNotFound || out["reason"] != "not_found" {
+		t.Fatalf("post to a form that does not exist: %d %v; want a JSON 404", code, out)
+	}
 
 	db := d.ledger()
 	d.waitSettled(db, 3, time.Minute)

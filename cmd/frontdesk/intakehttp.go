@@ -20,29 +20,27 @@ func intakeRoutes(mux *http.ServeMux, cfg *config.Config, acc webhook.Acceptor, 
 	if err != nil {
 		return err
 	}
+	// The routes stand even with nothing configured, so that a post to an
+	// unknown form or endpoint gets the same JSON 404, logged and counted.
 	in := http.NewServeMux()
-	if len(cfg.Forms) > 0 {
-		forms, err := formHandler(cfg, acc, counters, log.With("component", "forms"))
+	forms, err := formHandler(cfg, acc, counters, log.With("component", "forms"))
+	if err != nil {
+		return err
+	}
+	forms.Register(in)
+	ph := &webhook.ProviderHandler{Acceptor: acc, Now: time.Now, Log: log.With("component", "webhooks"), Counters: counters}
+	for _, w := range cfg.InboundWebhooks {
+		err := ph.Add(webhook.ProviderConfig{
+			Name: w.Name, Provider: w.Provider, SigningKey: []byte(w.SigningKey), URLSecret: w.URLSecret,
+			Username: w.Username, Password: w.Password, Intent: message.Intent(w.Intent), Queue: w.Queue,
+			MaxBodyBytes: w.MaxBodyBytes, ReplayWindow: w.ReplayWindow,
+		})
 		if err != nil {
-			return err
+			return fmt.Errorf("inbound webhook %s/%s: %w", w.Provider, w.Name, err)
 		}
-		forms.Register(in)
+		log.Info("inbound webhook served", "provider", w.Provider, "name", w.Name, "path", "POST /intake/"+w.Provider+"/"+w.Name)
 	}
-	if len(cfg.InboundWebhooks) > 0 {
-		ph := &webhook.ProviderHandler{Acceptor: acc, Now: time.Now, Log: log.With("component", "webhooks"), Counters: counters}
-		for _, w := range cfg.InboundWebhooks {
-			err := ph.Add(webhook.ProviderConfig{
-				Name: w.Name, Provider: w.Provider, SigningKey: []byte(w.SigningKey), URLSecret: w.URLSecret,
-				Username: w.Username, Password: w.Password, Intent: message.Intent(w.Intent), Queue: w.Queue,
-				MaxBodyBytes: w.MaxBodyBytes, ReplayWindow: w.ReplayWindow,
-			})
-			if err != nil {
-				return fmt.Errorf("inbound webhook %s/%s: %w", w.Provider, w.Name, err)
-			}
-			log.Info("inbound webhook served", "provider", w.Provider, "name", w.Name, "path", "POST /intake/"+w.Provider+"/"+w.Name)
-		}
-		ph.Register(in)
-	}
+	ph.Register(in)
 	// Every intake route is behind the per-client rate limit and the
 	// in-flight bounds.
 	rl, err := webhook.NewRateLimiter(webhook.RateLimit{
@@ -81,6 +79,8 @@ func formHandler(cfg *config.Config, acc webhook.Acceptor, counters *webhook.Cou
 		}
 		h.Forms[f.Name] = fc
 	}
-	log.Info("web forms served", "forms", len(h.Forms), "path", "POST /intake/forms/{form}")
+	if len(h.Forms) > 0 {
+		log.Info("web forms served", "forms", len(h.Forms), "path", "POST /intake/forms/{form}")
+	}
 	return h, nil
 }
