@@ -22,7 +22,7 @@ deps-run:
 	@scripts/deps.sh redis-server:redis-server
 
 deps-test:
-	@scripts/deps.sh redis-server:redis-server dovecot:dovecot-imapd
+	@scripts/deps.sh redis-server:redis-server dovecot:dovecot-imapd chromium:chromium
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 ## test: everything CI runs: format, vet, staticcheck, the race-enabled suite

@@ -2,7 +2,7 @@
 # deps.sh installs the Debian packages Frontdesk needs, idempotently: each
 # argument is "command:package"; a package is installed only when its command
 # is missing. Used by `make run` (redis-server) and `make test` (redis-server,
-# dovecot, staticcheck).
+# dovecot, chromium; staticcheck comes from the Go module proxy).
 set -euo pipefail
 
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
