@@ -9,6 +9,8 @@ package intake
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +28,18 @@ type Blobs interface {
 // Ledger records accepted messages; the same source key is one row.
 type Ledger interface {
 	AcceptInbound(ctx context.Context, in *store.Inbound) (created bool, err error)
+}
+
+// InlineBlobs says which blobs a blob store keeps in the ledger's database
+// (blob.Tiered), and InlineLedger writes such a blob with its row in one
+// durable write (sqlite.DB): see Acceptor.Inline.
+type InlineBlobs interface {
+	Inline(size int64) bool
+}
+
+// InlineLedger: see InlineBlobs.
+type InlineLedger interface {
+	AcceptInboundBlob(ctx context.Context, in *store.Inbound, raw []byte) (created bool, err error)
 }
 
 // Enqueuer starts the pipeline for an accepted message. It must be
@@ -76,6 +90,12 @@ type Acceptor struct {
 	// parts before the raw message is written; use the normaliser's limits.
 	// Zero fields take message.DefaultLimits.
 	Limits message.Limits
+	// Inline and InlineLedger, when Blobs keeps small blobs in the
+	// ledger's own database: a raw copy Inline says is small is then
+	// written by InlineLedger with its row, one durable commit instead of
+	// two (blob, then row). Both nil: every copy goes through Blobs.
+	Inline       InlineBlobs
+	InlineLedger InlineLedger
 }
 
 // ErrTooLarge is returned for a submission over MaxBytes; it is permanent.
@@ -95,8 +115,16 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(s.Raw), a.MaxBytes)
 	}
 	raw, masked := maskRaw(s.Raw, a.Limits)
-	hash, size, err := a.Blobs.Put(ctx, bytes.NewReader(raw))
-	if err != nil {
+	inline := a.Inline != nil && a.InlineLedger != nil && a.Inline.Inline(int64(len(raw)))
+	var (
+		hash string
+		size int64
+		err  error
+	)
+	if inline {
+		sum := sha256.Sum256(raw)
+		hash, size = hex.EncodeToString(sum[:]), int64(len(raw))
+	} else if hash, size, err = a.Blobs.Put(ctx, bytes.NewReader(raw)); err != nil {
 		return Result{}, fmt.Errorf("intake: keep raw message: %w", err)
 	}
 	in := &store.Inbound{
@@ -113,10 +141,16 @@ func (a *Acceptor) Accept(ctx context.Context, s Submission) (Result, error) {
 	if s.Reserve {
 		in.Reserve = s.Intent
 	}
-	// Durable when it returns, and so is a raw copy the blob store kept in
-	// the same database (its row is committed before and the WAL replays
-	// as a prefix; see blob.Small).
-	created, err := a.Ledger.AcceptInbound(ctx, in)
+	// Durable when it returns, with the raw copy: written in the same
+	// commit, or by Put before (a file is durable when Put returns; a row
+	// the blob store keeps in the same database is committed before, and
+	// the WAL replays as a prefix; see blob.Small).
+	var created bool
+	if inline {
+		created, err = a.InlineLedger.AcceptInboundBlob(ctx, in, raw)
+	} else {
+		created, err = a.Ledger.AcceptInbound(ctx, in)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("intake: record inbound: %w", err)
 	}

@@ -164,6 +164,9 @@ func serve(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	acc := &intake.Acceptor{
 		Blobs: blobs, Ledger: db, Enqueuer: enq, Log: log.With("component", "intake"),
 		MaxBytes: cfg.Limits.MaxMessageBytes, Limits: cfg.Limits.Message(),
+		// The blob store keeps small blobs in db: those are written with
+		// their inbound row.
+		Inline: blobs, InlineLedger: db,
 	}
 	intakeCtx, stopIntake := context.WithCancel(ctx)
 	defer stopIntake()

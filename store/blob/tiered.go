@@ -82,6 +82,12 @@ func (t *Tiered) Dir() string { return t.files.Dir() }
 // backend (0: none are).
 func (t *Tiered) Threshold() int64 { return t.threshold }
 
+// Inline reports whether a blob of size bytes is kept in the small
+// backend (the database) rather than as a file: a caller that writes such
+// a blob together with its own row (the accept step) may then store it
+// there itself, under its sha256, in the same transaction.
+func (t *Tiered) Inline(size int64) bool { return t.threshold > 0 && size <= t.threshold }
+
 // Put stores the content of r and returns its sha256 (hex) and size, in the
 // small backend when it is at most the threshold, else as a file (see
 // Store.Put). When Put returns nil the blob is stored, and durable as

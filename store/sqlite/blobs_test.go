@@ -3,10 +3,13 @@ package sqlite
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/frontdesk/frontdesk/message"
 	"github.com/frontdesk/frontdesk/store"
 )
 
@@ -239,4 +242,43 @@ func acceptErr(d *DB, key string) error {
 	_, err := d.AcceptInbound(context.Background(), &store.Inbound{Channel: "imap", Source: "INBOX", SourceKey: key,
 		Blob: strings.Repeat("b", 64), Size: 1})
 	return err
+}
+
+// TestAcceptInboundBlob: the raw copy and its row in one synced commit;
+// a duplicate is the first row (its blob untouched); a size that does not
+// match the data is refused.
+func TestAcceptInboundBlob(t *testing.T) {
+	d := openTemp(t)
+	ctx := t.Context()
+	raw := []byte("From: a@b.example\r\n\r\nhello\r\n")
+	sum := sha256.Sum256(raw)
+	h := hex.EncodeToString(sum[:])
+	in := func(key string) *store.Inbound {
+		return &store.Inbound{Channel: message.ChannelForm, Source: "form:contact", SourceKey: key, Blob: h, Size: int64(len(raw))}
+	}
+	before := d.WriteStats()
+	first := in("form:contact:1")
+	created, err := d.AcceptInboundBlob(ctx, first, raw)
+	if err != nil || !created || first.ID == 0 {
+		t.Fatalf("AcceptInboundBlob = %v, %v, id %d", created, err, first.ID)
+	}
+	after := d.WriteStats()
+	if after.Commits-before.Commits != 1 || after.Synced-before.Synced != 1 {
+		t.Fatalf("stats %+v -> %+v; want one synced commit", before, after)
+	}
+	if got, err := d.GetBlob(ctx, h); err != nil || string(got) != string(raw) {
+		t.Fatalf("GetBlob = %q, %v", got, err)
+	}
+	again := in("form:contact:1")
+	if created, err := d.AcceptInboundBlob(ctx, again, raw); err != nil || created || again.ID != first.ID {
+		t.Fatalf("duplicate = %v, %v, id %d; want the first row %d", created, err, again.ID, first.ID)
+	}
+	bad := in("form:contact:2")
+	bad.Size = 3
+	if _, err := d.AcceptInboundBlob(ctx, bad, raw); err == nil {
+		t.Fatal("a size that does not match the data was accepted")
+	}
+	if _, err := d.Inbound(ctx, first.ID+1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused accept left a row: %v", err)
+	}
 }
