@@ -44,6 +44,11 @@ type Result struct {
 	// twice).
 	Acked     int `json:"acked"`
 	AckCopies int `json:"ack_copies"`
+	// Unmatched counts acknowledgements beyond the warm-up's that the
+	// peer received and that answer no message of the run (a wrong
+	// recipient or In-Reply-To); UnmatchedSample describes one.
+	Unmatched       int    `json:"unmatched,omitempty"`
+	UnmatchedSample string `json:"unmatched_sample,omitempty"`
 	// Ledger is the daemon's database at the end (warm-up included).
 	Ledger Ledger `json:"ledger"`
 	// Duplicates counts second acknowledgements and registrations beyond
@@ -105,6 +110,9 @@ func summarise(s Scenario, sent []delivery, acks []testenv.Received, match func(
 	for _, a := range acks {
 		i, ok := match(a)
 		if !ok || i >= len(sent) || !sent[i].Accepted {
+			// The last one: the warm-up's come first.
+			res.Unmatched++
+			res.UnmatchedSample = fmt.Sprintf("to %v, In-Reply-To %q", a.To, a.Header.Get("In-Reply-To"))
 			continue
 		}
 		res.AckCopies++
@@ -113,6 +121,10 @@ func summarise(s Scenario, sent []delivery, acks []testenv.Received, match func(
 		}
 	}
 	res.Acked = len(first)
+	// The warm-up's acknowledgements are the peer's too.
+	if res.Unmatched -= warm; res.Unmatched <= 0 {
+		res.Unmatched, res.UnmatchedSample = 0, ""
+	}
 
 	var lat, answer []time.Duration
 	var lastAck, lastAnswer time.Time
@@ -205,6 +217,9 @@ func (r *Result) judge() {
 	var m []string
 	if r.Lost > 0 {
 		m = append(m, fmt.Sprintf("%d lost", r.Lost))
+		if r.Unmatched > 0 {
+			m = append(m, fmt.Sprintf("%d acknowledgements answer nothing of the run, e.g. %s", r.Unmatched, r.UnmatchedSample))
+		}
 	}
 	if r.Duplicates > 0 {
 		m = append(m, fmt.Sprintf("%d duplicated", r.Duplicates))
