@@ -72,17 +72,22 @@ func TestBrowserFormPost(t *testing.T) {
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil { // start the browser
 		t.Fatalf("start chromium: %v", err)
 	}
-	// title loads url in a new tab and waits until its title starts with
-	// one of prefixes (the page's script or navigation sets it).
-	title := func(url string, prefixes ...string) string {
+	// open loads url in a new tab, for a minute at most.
+	open := func(url string) (context.Context, context.CancelFunc) {
 		t.Helper()
-		tab, cancel := chromedp.NewContext(bctx)
-		defer cancel()
+		tab, cancelTab := chromedp.NewContext(bctx)
 		ctx, cancel := context.WithTimeout(tab, time.Minute)
-		defer cancel()
 		if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 			t.Fatalf("load %s: %v", url, err)
 		}
+		return ctx, func() { cancel(); cancelTab() }
+	}
+	// title loads url and waits until its title starts with one of
+	// prefixes (the page's script sets it).
+	title := func(url string, prefixes ...string) string {
+		t.Helper()
+		ctx, cancel := open(url)
+		defer cancel()
 		var got string
 		for ctx.Err() == nil {
 			if s, err := chromedp.Run(ctx, chromedp.Title()); err == nil {
@@ -101,13 +106,8 @@ func TestBrowserFormPost(t *testing.T) {
 	// bodyText loads url (which navigates on) and returns the final page's text.
 	bodyText := func(url string) string {
 		t.Helper()
-		tab, cancel := chromedp.NewContext(bctx)
+		ctx, cancel := open(url)
 		defer cancel()
-		ctx, cancel := context.WithTimeout(tab, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
-			t.Fatalf("load %s: %v", url, err)
-		}
 		const final = `location.href.includes("/intake/") && document.body ? document.body.innerText : ""`
 		for ctx.Err() == nil {
 			if text, err := chromedp.Run(ctx, chromedp.Evaluate[string](final)); err == nil && text != "" {

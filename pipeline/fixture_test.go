@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,4 +246,16 @@ func mail(from, subject, msgID, extra, body string) []byte {
 	return []byte("From: " + from + "\r\nTo: support@" + domain + "\r\nSubject: " + subject +
 		"\r\nMessage-ID: <" + msgID + ">\r\nDate: Wed, 25 Nov 2026 09:00:00 +0000\r\n" + extra +
 		"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
+}
+
+// partsBomb is a message of n MIME parts: over the fixture's MaxParts of
+// 50 when n is larger.
+func partsBomb(n int) []byte {
+	var b strings.Builder
+	b.WriteString("From: x@customer.example\r\nSubject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
+	for range n {
+		b.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n")
+	}
+	b.WriteString("--b--\r\n")
+	return []byte(b.String())
 }

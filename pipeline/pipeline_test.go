@@ -255,13 +255,7 @@ func TestOrdersAndClassification(t *testing.T) {
 
 func TestBadInputKeptAndRouted(t *testing.T) {
 	f := newFixture(t, nil)
-	var b strings.Builder
-	b.WriteString("From: x@customer.example\r\nSubject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
-	for range 80 {
-		b.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n")
-	}
-	b.WriteString("--b--\r\n")
-	id := f.deliver("support", []byte(b.String()))
+	id := f.deliver("support", partsBomb(80))
 	f.mustRun()
 	in := f.inbound(id)
 	if in.Status != store.StatusFailed || !strings.Contains(in.FailReason, "max_parts") {

@@ -72,15 +72,9 @@ func TestReservedNumberOpensThatCase(t *testing.T) {
 // it for a person.
 func TestReservedNumberOfFailedMessage(t *testing.T) {
 	f := newFixture(t, nil)
-	var b strings.Builder
-	b.WriteString("From: x@customer.example\r\nSubject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n")
-	for range 80 {
-		b.WriteString("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n")
-	}
-	b.WriteString("--b--\r\n")
 	res, err := f.acc.Accept(context.Background(), intake.Submission{
 		Channel: message.ChannelForm, Source: "form:contact", SourceKey: "form:contact:bomb",
-		Intent: message.IntentCase, Queue: "web", Raw: []byte(b.String()), Reserve: true,
+		Intent: message.IntentCase, Queue: "web", Raw: partsBomb(80), Reserve: true,
 	})
 	if err != nil {
 		t.Fatal(err)
