@@ -266,15 +266,20 @@ func (h *FormHandler) servePreflight(w http.ResponseWriter, r *http.Request) {
 // token (a page loaded again), is a new case.
 func (h *FormHandler) browserSubmission(w http.ResponseWriter, r *http.Request, p *responder, name string, form *FormConfig, origin string, body []byte) (f *Form, key string, payload []byte, ok bool) {
 	now := h.Now()
-	token := r.Header.Get(HeaderToken)
-	var nonce []byte
-	if token != "" { // checked before the body is parsed
-		n, err := VerifyBrowserToken(token, name, origin, now, form.Keys...)
+	// verify checks a token; on failure it has answered.
+	verify := func(token string) ([]byte, bool) {
+		nonce, err := VerifyBrowserToken(token, name, origin, now, form.Keys...)
 		if err != nil {
 			p.refused(w, r, name, http.StatusForbidden, ReasonCSRF, err.Error())
+			return nil, false
+		}
+		return nonce, true
+	}
+	var nonce []byte
+	if token := r.Header.Get(HeaderToken); token != "" { // checked before the body is parsed
+		if nonce, ok = verify(token); !ok {
 			return nil, "", nil, false
 		}
-		nonce = n
 	}
 	ct := r.Header.Get("Content-Type")
 	f, err := ParseForm(ct, body, form.Limits)
@@ -284,12 +289,9 @@ func (h *FormHandler) browserSubmission(w http.ResponseWriter, r *http.Request, 
 	}
 	fieldToken := takeToken(f)
 	if nonce == nil {
-		n, err := VerifyBrowserToken(fieldToken, name, origin, now, form.Keys...)
-		if err != nil {
-			p.refused(w, r, name, http.StatusForbidden, ReasonCSRF, err.Error())
+		if nonce, ok = verify(fieldToken); !ok {
 			return nil, "", nil, false
 		}
-		nonce = n
 	}
 	return f, browserKey(nonce, f), withoutToken(ct, body), true
 }

@@ -2,8 +2,6 @@ package webhook
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -124,11 +122,10 @@ func (h *FormHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, name, err)
 		return
 	}
-	sum := sha256.Sum256([]byte(id))
 	p.accept(w, r, name, h.Acceptor, intake.Submission{
 		Channel:   message.ChannelForm,
 		Source:    "form:" + name,
-		SourceKey: "form:" + name + ":" + hex.EncodeToString(sum[:16]),
+		SourceKey: sourceKey("form:"+name, id),
 		Intent:    form.Intent,
 		Queue:     form.Queue,
 		Reserve:   true, // the 202 tells the submitter the case or order number

@@ -3,7 +3,6 @@ package webhook
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -209,11 +208,10 @@ func (h *ProviderHandler) serve(provider string, rend render) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		sum := sha256.Sum256([]byte(key))
 		p.accept(w, r, name, h.Acceptor, intake.Submission{
 			Channel:   message.ChannelWebhook,
 			Source:    provider + ":" + name,
-			SourceKey: provider + ":" + name + ":" + hex.EncodeToString(sum[:16]),
+			SourceKey: sourceKey(provider+":"+name, key),
 			Intent:    ep.Intent,
 			Queue:     ep.Queue,
 			Raw:       raw,

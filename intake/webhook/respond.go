@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -144,6 +146,14 @@ func (p *responder) readBody(w http.ResponseWriter, r *http.Request, endpoint st
 		return nil, false
 	}
 	return body, true
+}
+
+// sourceKey is the ledger's source key of a submission to source with
+// idempotency key key: the source and a hash of the key (which may be
+// long, or carry a sender's text), so the same submission is one row.
+func sourceKey(source, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return source + ":" + hex.EncodeToString(sum[:16])
 }
 
 // accept hands s to the accept step and answers: 202 once it is durable
